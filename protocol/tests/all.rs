@@ -1,0 +1,3 @@
+//! Integration tests of `delegate-protocol`: one binary, modules under `suite/`.
+
+mod suite;

@@ -1,0 +1,101 @@
+//! `cargo xtask`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! - `cargo xtask ci`: everything CI checks — fmt, clippy `-D warnings`, nextest, doctests,
+//!   `cargo doc` with warnings denied. The tidy checks (dependency direction, `//!` headers, no
+//!   ignored tests) are ordinary tests of this crate, so nextest runs them.
+//! - `cargo xtask fuzz [--seconds N]`: a bounded libFuzzer run of the line decoder (stable Rust).
+//! - `cargo xtask bench [--quick]`: the benchmark suite, in release mode.
+
+use std::process::Command;
+use std::process::ExitCode;
+use std::time::Instant;
+
+mod fuzz;
+#[cfg(test)]
+mod tidy;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("fuzz") => fuzz::run(&args[1..]),
+        Some("bench") => bench(&args[1..]),
+        Some("help" | "--help" | "-h") | None => {
+            println!("usage: cargo xtask <ci | fuzz [--seconds N] | bench [--quick]>");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown task {other:?}; try `cargo xtask help`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Run one step, printing its name and duration; fail with the step's name.
+pub(crate) fn step(name: &str, cmd: &mut Command) -> Result<(), String> {
+    eprintln!("==> {name}: {cmd:?}");
+    let started = Instant::now();
+    let status = cmd.status().map_err(|e| format!("{name}: could not start {cmd:?}: {e}"))?;
+    eprintln!(
+        "==> {name}: {} in {:.1}s",
+        if status.success() { "ok" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
+    if status.success() { Ok(()) } else { Err(format!("step `{name}` failed ({status})")) }
+}
+
+pub(crate) fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
+}
+
+fn ci() -> Result<(), String> {
+    let started = Instant::now();
+    step("fmt", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    step(
+        "clippy",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    step(
+        "nextest",
+        cargo().args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--locked",
+            "--profile",
+            "ci",
+            "--no-tests",
+            "fail",
+        ]),
+    )?;
+    step("doctests", cargo().args(["test", "--workspace", "--doc", "--locked"]))?;
+    step(
+        "doc",
+        cargo()
+            .args(["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    eprintln!("==> ci: all steps passed in {:.0}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn bench(args: &[String]) -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args(["bench", "--workspace", "--locked"]);
+    if args.iter().any(|a| a == "--quick") {
+        cmd.args(["--", "--quick"]);
+    }
+    step("bench", &mut cmd)
+}
