@@ -307,3 +307,42 @@ impl RequestUserInputResponse {
         Self::default()
     }
 }
+
+/// What a sub-agent is doing, as the parent sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", content = "detail", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AgentStatus {
+    /// Started, not ready yet.
+    PendingInit,
+    /// Ready or working.
+    Running,
+    /// Its last turn was interrupted.
+    Interrupted,
+    /// Its last turn completed, with this last message.
+    Completed(Option<String>),
+    /// It failed; the message says how.
+    Errored(String),
+    /// It has shut down.
+    Shutdown,
+}
+
+impl AgentStatus {
+    /// Whether the sub-agent is gone (shut down or failed).
+    pub fn is_final(&self) -> bool {
+        matches!(self, AgentStatus::Shutdown | AgentStatus::Errored(_))
+    }
+}
+
+impl fmt::Display for AgentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AgentStatus::PendingInit => f.write_str("pending_init"),
+            AgentStatus::Running => f.write_str("running"),
+            AgentStatus::Interrupted => f.write_str("interrupted"),
+            AgentStatus::Completed(_) => f.write_str("completed"),
+            AgentStatus::Errored(message) => write!(f, "errored: {message}"),
+            AgentStatus::Shutdown => f.write_str("shutdown"),
+        }
+    }
+}

@@ -47,6 +47,7 @@ mod trace;
 #[cfg(test)]
 mod golden_tests;
 
+pub use approval::AgentStatus;
 pub use approval::ApprovalKind;
 pub use approval::DecidedBy;
 pub use approval::Decision;

@@ -1,0 +1,236 @@
+//! What an approver is asked ([`ApprovalRequest`]) and what it answers ([`Verdict`]).
+
+use delegate_protocol::ApplyPatchApprovalRequestEvent;
+use delegate_protocol::ApprovalKind;
+use delegate_protocol::DecidedBy;
+use delegate_protocol::Decision;
+use delegate_protocol::ExecApprovalRequestEvent;
+use delegate_protocol::PermissionGrantScope;
+use delegate_protocol::RequestPermissionsEvent;
+use delegate_protocol::RequestPermissionsResponse;
+use delegate_protocol::RequestUserInputEvent;
+use delegate_protocol::RequestUserInputResponse;
+use delegate_protocol::W3cTraceContext;
+
+/// The request itself: one of the four kinds that need a decision.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Request {
+    /// Run a command.
+    Exec(ExecApprovalRequestEvent),
+    /// Apply a patch.
+    Patch(ApplyPatchApprovalRequestEvent),
+    /// Grant permissions.
+    Permissions(RequestPermissionsEvent),
+    /// Answer questions.
+    UserInput(RequestUserInputEvent),
+}
+
+/// A request that needs a decision, with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalRequest {
+    /// The request.
+    pub request: Request,
+    /// The path of the agent that asked, from the root of the delegation tree.
+    pub agent_path: Vec<String>,
+    /// The id of the event that carried the request (the sub-agent's turn id).
+    pub event_id: String,
+    /// The trace context of the delegation, when there is one.
+    pub trace: Option<W3cTraceContext>,
+}
+
+impl ApprovalRequest {
+    /// A request from the agent at `agent_path`, carried by the event `event_id`.
+    pub fn new(request: Request, agent_path: Vec<String>, event_id: impl Into<String>) -> Self {
+        Self { request, agent_path, event_id: event_id.into(), trace: None }
+    }
+
+    /// Which of the four kinds this is.
+    pub fn kind(&self) -> ApprovalKind {
+        match &self.request {
+            Request::Exec(_) => ApprovalKind::Exec,
+            Request::Patch(_) => ApprovalKind::Patch,
+            Request::Permissions(_) => ApprovalKind::Permissions,
+            Request::UserInput(_) => ApprovalKind::UserInput,
+        }
+    }
+
+    /// The tool call id of the request.
+    pub fn call_id(&self) -> &str {
+        match &self.request {
+            Request::Exec(r) => &r.call_id,
+            Request::Patch(r) => &r.call_id,
+            Request::Permissions(r) => &r.call_id,
+            Request::UserInput(r) => &r.call_id,
+        }
+    }
+
+    /// The id under which the answer goes back, unique among pending requests of one agent:
+    /// exec's `approval_id` (or `call_id`), the others' `call_id`.
+    pub fn request_id(&self) -> &str {
+        match &self.request {
+            Request::Exec(r) => r.effective_approval_id(),
+            _ => self.call_id(),
+        }
+    }
+
+    /// One line saying what is asked, for prompts, logs and `approval_pending` events.
+    pub fn summary(&self) -> String {
+        match &self.request {
+            Request::Exec(r) => format!("run `{}` in {}", shell_join(&r.command), r.cwd.display()),
+            Request::Patch(r) => {
+                let paths: Vec<String> = r
+                    .changes
+                    .iter()
+                    .map(|(p, c)| format!("{} {}", c.kind_str(), p.display()))
+                    .collect();
+                format!("apply patch: {}", paths.join(", "))
+            }
+            Request::Permissions(r) => {
+                let mut parts = Vec::new();
+                if r.permissions.network.as_ref().is_some_and(|n| n.enabled == Some(true)) {
+                    parts.push("network".to_string());
+                }
+                if let Some(fs) = &r.permissions.file_system {
+                    for p in fs.read.iter().flatten() {
+                        parts.push(format!("read {}", p.display()));
+                    }
+                    for p in fs.write.iter().flatten() {
+                        parts.push(format!("write {}", p.display()));
+                    }
+                }
+                if parts.is_empty() {
+                    parts.push("nothing".to_string());
+                }
+                format!("grant permissions: {}", parts.join(", "))
+            }
+            Request::UserInput(r) => {
+                let qs: Vec<&str> = r.questions.iter().map(|q| q.question.as_str()).collect();
+                format!("answer: {}", qs.join(" / "))
+            }
+        }
+    }
+
+    /// The answer that approves nothing, for `decision` (which should not approve).
+    ///
+    /// Exec and patch get `decision` itself; permissions get an empty grant for the turn; user
+    /// input gets no answers. This is how timeouts, cancellation and denials answer.
+    pub fn refusal(&self, decision: Decision, decided_by: DecidedBy) -> Verdict {
+        let answer = match &self.request {
+            Request::Exec(_) | Request::Patch(_) => Answer::Decision(decision),
+            Request::Permissions(_) => Answer::Permissions(RequestPermissionsResponse::empty()),
+            Request::UserInput(_) => Answer::UserInput(RequestUserInputResponse::empty()),
+        };
+        Verdict { answer, decided_by, refusal: Some(decision) }
+    }
+
+    /// The answer that grants what was asked: `decision` for exec/patch, every asked permission
+    /// (for the session when `decision` is `approved_for_session`) for permissions. User input
+    /// cannot be approved without answers, so it gets no answers (a refusal).
+    pub fn grant(&self, decision: Decision, decided_by: DecidedBy) -> Verdict {
+        match &self.request {
+            Request::Exec(_) | Request::Patch(_) => {
+                Verdict { answer: Answer::Decision(decision), decided_by, refusal: None }
+            }
+            Request::Permissions(r) => {
+                let scope = if decision == Decision::ApprovedForSession {
+                    PermissionGrantScope::Session
+                } else {
+                    PermissionGrantScope::Turn
+                };
+                let response =
+                    RequestPermissionsResponse { permissions: r.permissions.clone(), scope };
+                Verdict { answer: Answer::Permissions(response), decided_by, refusal: None }
+            }
+            Request::UserInput(_) => self.refusal(Decision::Denied, decided_by),
+        }
+    }
+}
+
+/// Join argv for display, quoting words that need it.
+pub fn shell_join(argv: &[String]) -> String {
+    argv.iter()
+        .map(|w| {
+            if !w.is_empty()
+                && w.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@%+".contains(&b))
+            {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The answer to a request, shaped for its kind.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Answer {
+    /// For exec and patch requests.
+    Decision(Decision),
+    /// For permission requests.
+    Permissions(RequestPermissionsResponse),
+    /// For user-input requests.
+    UserInput(RequestUserInputResponse),
+}
+
+/// An answer and who gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// The answer.
+    pub answer: Answer,
+    /// Who or what decided.
+    pub decided_by: DecidedBy,
+    /// For refusals of permissions or user input, the decision that caused them (`timed_out`,
+    /// `abort`, …), so reports do not call every empty answer a denial.
+    refusal: Option<Decision>,
+}
+
+impl Verdict {
+    /// An exec/patch verdict.
+    pub fn decision(decision: Decision, decided_by: DecidedBy) -> Self {
+        Self { answer: Answer::Decision(decision), decided_by, refusal: None }
+    }
+
+    /// A verdict granting these permissions.
+    pub fn permissions(response: RequestPermissionsResponse, decided_by: DecidedBy) -> Self {
+        Self { answer: Answer::Permissions(response), decided_by, refusal: None }
+    }
+
+    /// A verdict answering questions.
+    pub fn user_input(response: RequestUserInputResponse, decided_by: DecidedBy) -> Self {
+        Self { answer: Answer::UserInput(response), decided_by, refusal: None }
+    }
+
+    /// The decision this verdict amounts to, for reports and audit. Permissions: approved (for
+    /// the session when scoped so) when anything is granted; user input: approved when anything
+    /// is answered; otherwise the refusal's decision, or `denied`.
+    pub fn summary_decision(&self) -> Decision {
+        match &self.answer {
+            Answer::Decision(d) => *d,
+            Answer::Permissions(r) if !r.permissions.is_empty() => match r.scope {
+                PermissionGrantScope::Session => Decision::ApprovedForSession,
+                PermissionGrantScope::Turn => Decision::Approved,
+            },
+            Answer::UserInput(r) if !r.answers.is_empty() => Decision::Approved,
+            _ => self.refusal.unwrap_or(Decision::Denied),
+        }
+    }
+
+    /// Whether this verdict lets the sub-agent go ahead with anything.
+    pub fn approves(&self) -> bool {
+        self.summary_decision().is_approved()
+    }
+
+    /// Whether the answer fits the request's kind. A mismatched verdict is treated as a refusal
+    /// by the engine (fail closed).
+    pub fn fits(&self, request: &ApprovalRequest) -> bool {
+        matches!(
+            (&self.answer, &request.request),
+            (Answer::Decision(_), Request::Exec(_) | Request::Patch(_))
+                | (Answer::Permissions(_), Request::Permissions(_))
+                | (Answer::UserInput(_), Request::UserInput(_))
+        )
+    }
+}
