@@ -57,6 +57,13 @@ pub trait Agent: Send + Sync {
     /// Cancel-safe: if the future is dropped, no event is lost; the next call returns it.
     async fn next_event(&self) -> Option<Event>;
 
+    /// An event that is ready now, without waiting; `None` when none is (or the implementation
+    /// cannot tell). Lets the engine forward a burst of events in one wake-up. The default
+    /// returns `None`, which is always correct.
+    fn try_next_event(&self) -> Option<Event> {
+        None
+    }
+
     /// A receiver of the sub-agent's status.
     fn status(&self) -> watch::Receiver<AgentStatus>;
 }

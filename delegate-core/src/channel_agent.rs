@@ -1,0 +1,86 @@
+//! [`ChannelAgent`]: an in-process sub-agent reached through channels, and [`AgentEndpoint`], the
+//! other end, held by whoever plays the sub-agent (an in-process implementation, or a test).
+
+use async_trait::async_trait;
+use delegate_protocol::AgentStatus;
+use delegate_protocol::Event;
+use delegate_protocol::Submission;
+use tokio::sync::Mutex;
+use tokio::sync::mpsc;
+use tokio::sync::watch;
+
+use crate::Agent;
+use crate::AgentError;
+
+/// Default capacity of each direction of a [`ChannelAgent`]: enough to absorb a burst of deltas
+/// without making the sub-agent wait, small enough that an idle pair stays a few KiB (tokio's
+/// mpsc allocates in blocks as it fills, not all slots up front).
+pub const DEFAULT_CHANNEL_CAPACITY: usize = 64;
+
+/// An in-process sub-agent handle: submissions go into one channel, events come out of another.
+///
+/// Create it with [`ChannelAgent::pair`]; the [`AgentEndpoint`] is the sub-agent's side.
+#[derive(Debug)]
+pub struct ChannelAgent {
+    submissions: mpsc::Sender<Submission>,
+    events: Mutex<mpsc::Receiver<Event>>,
+    status: watch::Receiver<AgentStatus>,
+}
+
+/// The sub-agent's side of a [`ChannelAgent`]: receive submissions, send events, set status.
+#[derive(Debug)]
+pub struct AgentEndpoint {
+    /// Submissions from the parent, in order.
+    pub submissions: mpsc::Receiver<Submission>,
+    /// Events to the parent. Dropping it ends the parent's event stream.
+    pub events: mpsc::Sender<Event>,
+    /// The status the parent sees.
+    pub status: watch::Sender<AgentStatus>,
+}
+
+impl ChannelAgent {
+    /// A connected pair with [`DEFAULT_CHANNEL_CAPACITY`] in each direction.
+    pub fn pair() -> (ChannelAgent, AgentEndpoint) {
+        Self::pair_with_capacity(DEFAULT_CHANNEL_CAPACITY)
+    }
+
+    /// A connected pair with `capacity` slots in each direction (at least 1).
+    pub fn pair_with_capacity(capacity: usize) -> (ChannelAgent, AgentEndpoint) {
+        let (sub_tx, sub_rx) = mpsc::channel(capacity.max(1));
+        let (ev_tx, ev_rx) = mpsc::channel(capacity.max(1));
+        let (status_tx, status_rx) = watch::channel(AgentStatus::PendingInit);
+        (
+            ChannelAgent { submissions: sub_tx, events: Mutex::new(ev_rx), status: status_rx },
+            AgentEndpoint { submissions: sub_rx, events: ev_tx, status: status_tx },
+        )
+    }
+}
+
+#[async_trait]
+impl Agent for ChannelAgent {
+    async fn submit(&self, submission: Submission) -> Result<(), AgentError> {
+        self.submissions.send(submission).await.map_err(|_| {
+            AgentError::closed("the in-process sub-agent dropped its submission receiver")
+        })
+    }
+
+    async fn next_event(&self) -> Option<Event> {
+        // `recv` is cancel-safe and the lock is only contended if two tasks read at once.
+        self.events.lock().await.recv().await
+    }
+
+    fn try_next_event(&self) -> Option<Event> {
+        self.events.try_lock().ok()?.try_recv().ok()
+    }
+
+    fn status(&self) -> watch::Receiver<AgentStatus> {
+        self.status.clone()
+    }
+}
+
+impl AgentEndpoint {
+    /// Send one event; `false` when the parent is gone.
+    pub async fn emit(&self, id: impl Into<String>, msg: delegate_protocol::EventMsg) -> bool {
+        self.events.send(Event::new(id, msg)).await.is_ok()
+    }
+}

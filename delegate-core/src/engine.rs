@@ -1,0 +1,612 @@
+//! The delegation engine: one task per delegate that forwards events, routes approval requests,
+//! forwards ops, and owns cancellation and bounded shutdown.
+
+use std::collections::HashMap;
+use std::pin::pin;
+use std::sync::Arc;
+
+use delegate_approval::Answer;
+use delegate_approval::ApprovalRequest;
+use delegate_approval::Approver;
+use delegate_approval::Request;
+use delegate_approval::Verdict;
+use delegate_protocol::AgentStatus;
+use delegate_protocol::ApprovalDecidedEvent;
+use delegate_protocol::ApprovalPendingEvent;
+use delegate_protocol::DecidedBy;
+use delegate_protocol::Decision;
+use delegate_protocol::Event;
+use delegate_protocol::EventMsg;
+use delegate_protocol::Op;
+use delegate_protocol::Submission;
+use delegate_protocol::W3cTraceContext;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::Agent;
+use crate::DelegateError;
+use crate::DelegateOptions;
+use crate::options::MAX_BATCH;
+
+/// The caller's handle to a running delegation: send ops, receive events, watch status, cancel.
+///
+/// Dropping the event receiver (or the whole handle) shuts the sub-agent down, like cancelling.
+#[derive(Debug)]
+pub struct Delegate {
+    pub(crate) ops: OpSender,
+    events: mpsc::Receiver<Event>,
+    status: watch::Receiver<AgentStatus>,
+    cancel: CancellationToken,
+    finished: watch::Receiver<bool>,
+}
+
+/// Sends ops to a delegated sub-agent. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct OpSender {
+    tx: Option<mpsc::Sender<Submission>>,
+    closed_reason: &'static str,
+}
+
+impl OpSender {
+    pub(crate) fn closed(reason: &'static str) -> Self {
+        Self { tx: None, closed_reason: reason }
+    }
+
+    /// Send one submission; it reaches the sub-agent with its id and trace unchanged (a
+    /// malformed trace context is dropped with a warning event).
+    ///
+    /// # Cancel safety
+    ///
+    /// If the future is dropped before it completes, the submission was not queued.
+    pub async fn submit(&self, submission: Submission) -> Result<(), DelegateError> {
+        let Some(tx) = &self.tx else {
+            return Err(DelegateError::Closed { reason: self.closed_reason });
+        };
+        tx.send(submission)
+            .await
+            .map_err(|_| DelegateError::Closed { reason: "the delegate has stopped" })
+    }
+
+    /// Whether submissions can no longer be sent.
+    pub fn is_closed(&self) -> bool {
+        self.tx.as_ref().is_none_or(|tx| tx.is_closed())
+    }
+}
+
+impl Delegate {
+    /// Send one submission to the sub-agent. See [`OpSender::submit`].
+    ///
+    /// # Cancel safety
+    ///
+    /// If the future is dropped before it completes, the submission was not queued.
+    pub async fn submit(&self, submission: Submission) -> Result<(), DelegateError> {
+        self.ops.submit(submission).await
+    }
+
+    /// The next event for the caller; `None` once the delegation has ended.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a dropped call loses no event.
+    pub async fn next_event(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
+    /// A clone of the op sender.
+    pub fn ops(&self) -> OpSender {
+        self.ops.clone()
+    }
+
+    /// The sub-agent's status.
+    pub fn status(&self) -> watch::Receiver<AgentStatus> {
+        self.status.clone()
+    }
+
+    /// The token that stops this delegation (a child of the one it was started with).
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Stop the delegation: pending approvals are refused, the sub-agent gets `interrupt` and
+    /// `shutdown`, and its events are drained for at most the drain timeout.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Wait until the engine has finished shutting down (the sub-agent has been told to stop
+    /// and drained, or has ended by itself). Events still buffered can be read afterwards.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe.
+    pub async fn finished(&self) {
+        let mut finished = self.finished.clone();
+        let _ = finished.wait_for(|done| *done).await;
+    }
+
+    /// Split into the op sender and the event receiver, as the seed's callers use them.
+    pub fn into_parts(self) -> (OpSender, mpsc::Receiver<Event>) {
+        (self.ops, self.events)
+    }
+}
+
+/// Why the engine's main loop stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The caller's token was cancelled.
+    Cancelled,
+    /// The caller dropped its event receiver.
+    ConsumerGone,
+    /// The sub-agent's event stream ended.
+    AgentEnded,
+    /// One-shot: the turn ended and `shutdown` was sent.
+    TurnDone,
+}
+
+/// Start an interactive delegation of `agent`, with `approver` deciding its requests.
+///
+/// Cancelling `cancel` (or [`Delegate::cancel`], which cancels a child of it) stops the
+/// delegation. Must be called within a tokio runtime.
+pub fn delegate(
+    agent: Arc<dyn Agent>,
+    approver: Arc<dyn Approver>,
+    cancel: CancellationToken,
+    options: DelegateOptions,
+) -> Delegate {
+    start(agent, approver, cancel.child_token(), options, false, None)
+}
+
+pub(crate) fn start(
+    agent: Arc<dyn Agent>,
+    approver: Arc<dyn Approver>,
+    cancel: CancellationToken,
+    options: DelegateOptions,
+    one_shot: bool,
+    permit: Option<OwnedSemaphorePermit>,
+) -> Delegate {
+    let (ops_tx, ops_rx) = mpsc::channel(options.op_capacity.max(1));
+    let (events_tx, events_rx) = mpsc::channel(options.event_capacity.max(1));
+    let (finished_tx, finished_rx) = watch::channel(false);
+    let status = agent.status();
+    let span = tracing::info_span!(
+        "delegate",
+        agent_path = %options.agent_path.join("/"),
+        trace_id = tracing::field::Empty,
+        parent_span_id = tracing::field::Empty,
+    );
+    record_trace(&span, options.trace.as_ref());
+    let engine = Engine {
+        agent,
+        approver,
+        events_tx,
+        cancel: cancel.clone(),
+        options,
+        one_shot,
+        pending: HashMap::new(),
+        tasks: HashMap::new(),
+        decisions: JoinSet::new(),
+        shutdown_requested: false,
+        last_was_error: false,
+        saw_shutdown_complete: false,
+    };
+    tokio::spawn(
+        async move {
+            engine.run(ops_rx).await;
+            drop(permit);
+            let _ = finished_tx.send(true);
+        }
+        .instrument(span),
+    );
+    Delegate {
+        ops: OpSender { tx: Some(ops_tx), closed_reason: "the delegate has stopped" },
+        events: events_rx,
+        status,
+        cancel,
+        finished: finished_rx,
+    }
+}
+
+fn record_trace(span: &tracing::Span, trace: Option<&W3cTraceContext>) {
+    if let Some(parent) = trace.and_then(|t| t.parse_traceparent().ok().flatten()) {
+        span.record("trace_id", tracing::field::display(parent.trace_id_hex()));
+        span.record("parent_span_id", tracing::field::display(hex8(&parent.parent_id)));
+    }
+}
+
+fn hex8(bytes: &[u8; 8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct Engine {
+    agent: Arc<dyn Agent>,
+    approver: Arc<dyn Approver>,
+    events_tx: mpsc::Sender<Event>,
+    cancel: CancellationToken,
+    options: DelegateOptions,
+    one_shot: bool,
+    /// Requests waiting for a decision, by request id.
+    pending: HashMap<String, ApprovalRequest>,
+    /// Which request each decision task decides.
+    tasks: HashMap<tokio::task::Id, String>,
+    decisions: JoinSet<(String, Verdict)>,
+    shutdown_requested: bool,
+    last_was_error: bool,
+    saw_shutdown_complete: bool,
+}
+
+/// What handling one event asks of the main loop.
+enum Flow {
+    Continue,
+    Stop(Stop),
+}
+
+impl Engine {
+    async fn run(mut self, mut ops_rx: mpsc::Receiver<Submission>) {
+        let agent = Arc::clone(&self.agent);
+        let cancel = self.cancel.clone();
+        let events_tx = self.events_tx.clone();
+        let mut cancelled = pin!(cancel.cancelled());
+        let mut consumer_gone = pin!(events_tx.closed());
+        let mut next = agent.next_event();
+        let mut ops_open = true;
+        let stop = loop {
+            let flow = tokio::select! {
+                biased;
+                _ = &mut cancelled => Flow::Stop(Stop::Cancelled),
+                _ = &mut consumer_gone => Flow::Stop(Stop::ConsumerGone),
+                Some(done) = self.decisions.join_next_with_id(), if !self.decisions.is_empty() => {
+                    self.on_decision(done).await
+                }
+                event = &mut next => match event {
+                    None => Flow::Stop(Stop::AgentEnded),
+                    Some(event) => {
+                        next = agent.next_event();
+                        let mut flow = self.on_event(event).await;
+                        // Forward a burst in one wake-up.
+                        for _ in 0..MAX_BATCH {
+                            if !matches!(flow, Flow::Continue) || cancel.is_cancelled() {
+                                break;
+                            }
+                            match agent.try_next_event() {
+                                Some(event) => flow = self.on_event(event).await,
+                                None => break,
+                            }
+                        }
+                        flow
+                    }
+                },
+                op = ops_rx.recv(), if ops_open => match op {
+                    Some(submission) => self.on_op(submission).await,
+                    None => {
+                        ops_open = false;
+                        Flow::Continue
+                    }
+                },
+            };
+            if let Flow::Stop(stop) = flow {
+                break stop;
+            }
+        };
+        drop(next);
+        drop(ops_rx);
+        self.shut_down(stop).await;
+    }
+
+    /// Send an event to the caller without blocking unless the channel is full, and then only
+    /// until cancellation.
+    async fn emit(&mut self, event: Event) -> Flow {
+        self.last_was_error = matches!(event.msg, EventMsg::Error(_));
+        match self.events_tx.try_send(event) {
+            Ok(()) => Flow::Continue,
+            Err(TrySendError::Closed(_)) => Flow::Stop(Stop::ConsumerGone),
+            Err(TrySendError::Full(event)) => {
+                tokio::select! {
+                    biased;
+                    _ = self.cancel.cancelled() => Flow::Stop(Stop::Cancelled),
+                    sent = self.events_tx.send(event) => match sent {
+                        Ok(()) => Flow::Continue,
+                        Err(_) => Flow::Stop(Stop::ConsumerGone),
+                    },
+                }
+            }
+        }
+    }
+
+    /// Submit to the sub-agent, bounded by cancellation. `false` if it was not delivered.
+    async fn submit(&self, submission: Submission) -> bool {
+        let span =
+            tracing::debug_span!("delegate.op", id = %submission.id, op = submission.op.kind());
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => false,
+            result = self.agent.submit(submission).instrument(span) => match result {
+                Ok(()) => true,
+                Err(err) => {
+                    tracing::warn!(error = %err, "submission to the sub-agent failed");
+                    false
+                }
+            },
+        }
+    }
+
+    fn own_trace(&self) -> Option<W3cTraceContext> {
+        self.options.trace.as_ref().and_then(W3cTraceContext::child)
+    }
+
+    async fn on_op(&mut self, mut submission: Submission) -> Flow {
+        if let Some(trace) = &submission.trace
+            && let Err(err) = trace.validate()
+        {
+            let (clean, _) = trace.sanitized();
+            submission.trace = clean;
+            let warning = Event::new(
+                submission.id.clone(),
+                EventMsg::warning(format!(
+                    "dropped the trace context of submission {:?}: {err}",
+                    submission.id
+                )),
+            );
+            if let Flow::Stop(stop) = self.emit(warning).await {
+                return Flow::Stop(stop);
+            }
+        }
+        if matches!(submission.op, Op::Shutdown) {
+            self.shutdown_requested = true;
+        }
+        if !self.submit(submission).await && self.cancel.is_cancelled() {
+            return Flow::Stop(Stop::Cancelled);
+        }
+        Flow::Continue
+    }
+
+    async fn on_event(&mut self, event: Event) -> Flow {
+        let Event { id, msg } = event;
+        let request = match msg {
+            EventMsg::ExecApprovalRequest(r) => Request::Exec(r),
+            EventMsg::ApplyPatchApprovalRequest(r) => Request::Patch(r),
+            EventMsg::RequestPermissions(r) => Request::Permissions(r),
+            EventMsg::RequestUserInput(r) => Request::UserInput(r),
+            msg => {
+                if matches!(msg, EventMsg::ShutdownComplete) {
+                    self.saw_shutdown_complete = true;
+                }
+                let ends_turn = msg.ends_turn();
+                if self.options.filter.passes(&msg)
+                    && let Flow::Stop(stop) = self.emit(Event { id, msg }).await
+                {
+                    return Flow::Stop(stop);
+                }
+                if ends_turn && self.one_shot {
+                    self.shutdown_requested = true;
+                    self.submit(
+                        Submission::new("shutdown", Op::Shutdown).with_trace(self.own_trace()),
+                    )
+                    .await;
+                    return Flow::Stop(Stop::TurnDone);
+                }
+                return Flow::Continue;
+            }
+        };
+        self.route(request, id).await
+    }
+
+    /// Hand a request to the approver, off the event loop, and tell the caller it is pending.
+    async fn route(&mut self, request: Request, event_id: String) -> Flow {
+        let mut request =
+            ApprovalRequest::new(request, self.options.agent_path.clone(), event_id.clone());
+        request.trace = self.options.trace.clone();
+        let request_id = request.request_id().to_string();
+        if self.pending.contains_key(&request_id) {
+            let warning = EventMsg::warning(format!(
+                "ignored a second {} request with id {request_id:?} while the first is pending",
+                request.kind()
+            ));
+            return self.emit(Event::new(event_id, warning)).await;
+        }
+        let pending = EventMsg::ApprovalPending(ApprovalPendingEvent {
+            kind: request.kind(),
+            call_id: request.call_id().to_string(),
+            agent_path: request.agent_path.clone(),
+            summary: request.summary(),
+        });
+        let span = tracing::info_span!(
+            "delegate.approval",
+            kind = %request.kind(),
+            call_id = %request.call_id(),
+            decided_by = tracing::field::Empty,
+        );
+        let approver = Arc::clone(&self.approver);
+        let for_task = request.clone();
+        let id_for_task = request_id.clone();
+        let handle = self.decisions.spawn(
+            async move {
+                let verdict = approver.decide(&for_task).await;
+                tracing::Span::current()
+                    .record("decided_by", tracing::field::display(&verdict.decided_by));
+                (id_for_task, verdict)
+            }
+            .instrument(span),
+        );
+        self.tasks.insert(handle.id(), request_id.clone());
+        self.pending.insert(request_id, request);
+        self.emit(Event::new(event_id, pending)).await
+    }
+
+    async fn on_decision(
+        &mut self,
+        done: Result<(tokio::task::Id, (String, Verdict)), tokio::task::JoinError>,
+    ) -> Flow {
+        let (request_id, verdict) = match done {
+            Ok((task, (request_id, verdict))) => {
+                self.tasks.remove(&task);
+                (request_id, verdict)
+            }
+            Err(err) => {
+                let Some(request_id) = self.tasks.remove(&err.id()) else { return Flow::Continue };
+                let Some(request) = self.pending.get(&request_id) else { return Flow::Continue };
+                tracing::error!(error = %err, "the approver failed; refusing the request");
+                let verdict =
+                    request.refusal(Decision::Denied, DecidedBy::Policy("approver_failed".into()));
+                let warning = EventMsg::warning(format!(
+                    "the approver failed on request {request_id:?}: {err}; refused"
+                ));
+                if let Flow::Stop(stop) =
+                    self.emit(Event::new(request.event_id.clone(), warning)).await
+                {
+                    return Flow::Stop(stop);
+                }
+                (request_id, verdict)
+            }
+        };
+        let Some(request) = self.pending.remove(&request_id) else { return Flow::Continue };
+        self.answer(&request, verdict).await
+    }
+
+    /// Send the verdict to the sub-agent with the id rules of the seed, and report it.
+    async fn answer(&mut self, request: &ApprovalRequest, verdict: Verdict) -> Flow {
+        let verdict = if verdict.fits(request) {
+            verdict
+        } else {
+            tracing::warn!("the approver answered with the wrong kind of answer; refusing");
+            request.refusal(Decision::Denied, verdict.decided_by)
+        };
+        if let Some(op) = reply_op(request, &verdict) {
+            let submission = Submission::new(format!("approval-{}", request.request_id()), op)
+                .with_trace(self.own_trace());
+            if !self.submit(submission).await && self.cancel.is_cancelled() {
+                return Flow::Stop(Stop::Cancelled);
+            }
+        }
+        let decided = EventMsg::ApprovalDecided(ApprovalDecidedEvent {
+            kind: request.kind(),
+            call_id: request.call_id().to_string(),
+            decision: verdict.summary_decision(),
+            decided_by: verdict.decided_by,
+        });
+        self.emit(Event::new(request.event_id.clone(), decided)).await
+    }
+
+    async fn shut_down(mut self, stop: Stop) {
+        tracing::debug!(?stop, "delegate stopping");
+        let consumer_alive = stop != Stop::ConsumerGone;
+        let agent_alive = stop != Stop::AgentEnded;
+        let deadline = Instant::now() + self.options.drain_timeout;
+
+        // Pending approvals resolve fail-closed; the approver is told so a prompt can close.
+        self.decisions.abort_all();
+        let mut pending: Vec<ApprovalRequest> = self.pending.drain().map(|(_, r)| r).collect();
+        pending.sort_by(|a, b| a.request_id().cmp(b.request_id()));
+        for request in pending {
+            let verdict = request.refusal(Decision::Abort, DecidedBy::Cancel);
+            self.approver.resolved(&request, &verdict);
+            if agent_alive && let Some(op) = reply_op(&request, &verdict) {
+                let submission = Submission::new(format!("approval-{}", request.request_id()), op);
+                let _ = tokio::time::timeout_at(deadline, self.agent.submit(submission)).await;
+            }
+            if consumer_alive {
+                let decided = EventMsg::ApprovalDecided(ApprovalDecidedEvent {
+                    kind: request.kind(),
+                    call_id: request.call_id().to_string(),
+                    decision: verdict.summary_decision(),
+                    decided_by: verdict.decided_by,
+                });
+                let _ = self.events_tx.try_send(Event::new(request.event_id.clone(), decided));
+            }
+        }
+
+        if agent_alive {
+            let trace = self.own_trace();
+            if stop != Stop::TurnDone {
+                let interrupt =
+                    Submission::new("interrupt", Op::Interrupt).with_trace(trace.clone());
+                let _ = tokio::time::timeout_at(deadline, self.agent.submit(interrupt)).await;
+                if !self.shutdown_requested {
+                    let shutdown = Submission::new("shutdown", Op::Shutdown).with_trace(trace);
+                    let _ = tokio::time::timeout_at(deadline, self.agent.submit(shutdown)).await;
+                }
+            }
+            // Drain until the turn ends or the sub-agent is gone, for at most the drain timeout.
+            let _ = tokio::time::timeout_at(deadline, async {
+                while let Some(event) = self.agent.next_event().await {
+                    let last =
+                        event.msg.ends_turn() || matches!(event.msg, EventMsg::ShutdownComplete);
+                    if consumer_alive
+                        && self.options.filter.passes(&event.msg)
+                        && !is_request(&event.msg)
+                    {
+                        let _ = self.events_tx.try_send(event);
+                    }
+                    if last {
+                        break;
+                    }
+                }
+            })
+            .await;
+        } else if consumer_alive
+            && !self.shutdown_requested
+            && !self.saw_shutdown_complete
+            && !self.last_was_error
+        {
+            let status = self.agent.status().borrow().clone();
+            let message = match status {
+                AgentStatus::Errored(reason) => format!("the sub-agent failed: {reason}"),
+                other => {
+                    format!("the sub-agent's event stream ended unexpectedly (status: {other})")
+                }
+            };
+            let _ = self.events_tx.try_send(Event::new("", EventMsg::error(message)));
+        }
+    }
+}
+
+fn is_request(msg: &EventMsg) -> bool {
+    matches!(
+        msg,
+        EventMsg::ExecApprovalRequest(_)
+            | EventMsg::ApplyPatchApprovalRequest(_)
+            | EventMsg::RequestPermissions(_)
+            | EventMsg::RequestUserInput(_)
+    )
+}
+
+/// The op that answers `request`, with the id rules of the seed: exec →
+/// `exec_approval{id: approval_id or call_id, turn_id: event id}`; patch → `patch_approval{id:
+/// call_id}`; permissions → `request_permissions_response{id: call_id}`; user input →
+/// `user_input_answer{id: event id}`.
+pub(crate) fn reply_op(request: &ApprovalRequest, verdict: &Verdict) -> Option<Op> {
+    let decision = match &verdict.answer {
+        Answer::Decision(d) => *d,
+        _ => verdict.summary_decision(),
+    };
+    Some(match &request.request {
+        Request::Exec(r) => Op::ExecApproval {
+            id: r.effective_approval_id().to_string(),
+            turn_id: Some(request.event_id.clone()),
+            decision,
+        },
+        Request::Patch(r) => Op::PatchApproval { id: r.call_id.clone(), decision },
+        Request::Permissions(r) => Op::RequestPermissionsResponse {
+            id: r.call_id.clone(),
+            response: match &verdict.answer {
+                Answer::Permissions(response) => response.clone(),
+                _ => delegate_protocol::RequestPermissionsResponse::empty(),
+            },
+        },
+        Request::UserInput(_) => Op::UserInputAnswer {
+            id: request.event_id.clone(),
+            response: match &verdict.answer {
+                Answer::UserInput(response) => response.clone(),
+                _ => delegate_protocol::RequestUserInputResponse::empty(),
+            },
+        },
+        // A kind this engine does not know cannot be answered; the sub-agent's own timeout or
+        // cancellation applies. Never approved.
+        _ => return None,
+    })
+}
