@@ -6,6 +6,7 @@ use delegate_protocol::DecidedBy;
 use delegate_protocol::Decision;
 use delegate_protocol::ExecApprovalRequestEvent;
 use delegate_protocol::PermissionGrantScope;
+use delegate_protocol::PermissionProfile;
 use delegate_protocol::RequestPermissionsEvent;
 use delegate_protocol::RequestPermissionsResponse;
 use delegate_protocol::RequestUserInputEvent;
@@ -223,6 +224,24 @@ impl Verdict {
         self.summary_decision().is_approved()
     }
 
+    /// Whether the answer fits the request's kind and grants nothing beyond it: permissions
+    /// only among those asked (exact paths), answers only to questions asked. Policies refuse an
+    /// inner approver's verdict that does not (fail closed).
+    pub fn stays_within(&self, request: &ApprovalRequest) -> bool {
+        if !self.fits(request) {
+            return false;
+        }
+        match (&self.answer, &request.request) {
+            (Answer::Permissions(granted), Request::Permissions(asked)) => {
+                permissions_within(&granted.permissions, &asked.permissions)
+            }
+            (Answer::UserInput(answered), Request::UserInput(asked)) => {
+                answered.answers.keys().all(|id| asked.questions.iter().any(|q| &q.id == id))
+            }
+            _ => true,
+        }
+    }
+
     /// Whether the answer fits the request's kind. A mismatched verdict is treated as a refusal
     /// by the engine (fail closed).
     pub fn fits(&self, request: &ApprovalRequest) -> bool {
@@ -233,4 +252,21 @@ impl Verdict {
                 | (Answer::UserInput(_), Request::UserInput(_))
         )
     }
+}
+
+fn permissions_within(granted: &PermissionProfile, asked: &PermissionProfile) -> bool {
+    let on = |p: &PermissionProfile| p.network.as_ref().is_some_and(|n| n.enabled == Some(true));
+    if on(granted) && !on(asked) {
+        return false;
+    }
+    let paths = |p: &PermissionProfile, write: bool| -> Vec<std::path::PathBuf> {
+        p.file_system
+            .as_ref()
+            .and_then(|fs| if write { fs.write.clone() } else { fs.read.clone() })
+            .unwrap_or_default()
+    };
+    [false, true].into_iter().all(|write| {
+        let asked = paths(asked, write);
+        paths(granted, write).iter().all(|p| asked.contains(p))
+    })
 }
