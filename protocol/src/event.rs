@@ -314,7 +314,7 @@ pub struct PatchApplyBeginEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_approved: Option<bool>,
     /// The changes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_changes_by_path")]
     pub changes: Option<BTreeMap<PathBuf, FileChange>>,
     /// Fields not listed here.
     #[serde(flatten)]
@@ -393,6 +393,7 @@ pub struct ApplyPatchApprovalRequestEvent {
     /// The turn.
     pub turn_id: String,
     /// The changes by path.
+    #[serde(deserialize_with = "changes_by_path")]
     pub changes: BTreeMap<PathBuf, FileChange>,
     /// Why the agent wants it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -542,8 +543,18 @@ impl Tag {
         }
     }
 
-    /// Decode the payload for this tag from the rest of the object.
+    /// Decode the payload for this tag from the rest of the object. A second `type` key is an
+    /// error: kept in `extra`, it would re-encode as two `type` keys, which another parser might
+    /// read as a different event.
     fn payload<'de, D: Deserializer<'de>>(self, d: D) -> Result<EventMsg, D::Error> {
+        let msg = self.payload_unchecked(d)?;
+        if extra_of(&msg).is_some_and(|extra| extra.contains_key("type")) {
+            return Err(serde::de::Error::duplicate_field("type"));
+        }
+        Ok(msg)
+    }
+
+    fn payload_unchecked<'de, D: Deserializer<'de>>(self, d: D) -> Result<EventMsg, D::Error> {
         Ok(match self {
             Tag::SessionConfigured => EventMsg::SessionConfigured(Deserialize::deserialize(d)?),
             Tag::TaskStarted => EventMsg::TaskStarted(Deserialize::deserialize(d)?),
@@ -579,6 +590,64 @@ impl Tag {
             }
         })
     }
+}
+
+/// The `extra` map of a payload that has one.
+fn extra_of(msg: &EventMsg) -> Option<&Extra> {
+    Some(match msg {
+        EventMsg::SessionConfigured(e) => &e.extra,
+        EventMsg::TaskStarted(e) => &e.extra,
+        EventMsg::TaskComplete(e) => &e.extra,
+        EventMsg::TurnAborted(e) => &e.extra,
+        EventMsg::Error(e) => &e.extra,
+        EventMsg::Warning(e) => &e.extra,
+        EventMsg::ExecCommandBegin(e) => &e.extra,
+        EventMsg::ExecCommandEnd(e) => &e.extra,
+        EventMsg::PatchApplyBegin(e) => &e.extra,
+        EventMsg::PatchApplyEnd(e) => &e.extra,
+        EventMsg::TokenCount(e) => &e.extra,
+        EventMsg::ThreadNameUpdated(e) => &e.extra,
+        EventMsg::ExecApprovalRequest(e) => &e.extra,
+        EventMsg::ApplyPatchApprovalRequest(e) => &e.extra,
+        EventMsg::RequestPermissions(e) => &e.extra,
+        EventMsg::RequestUserInput(e) => &e.extra,
+        EventMsg::Other(e) => &e.fields,
+        _ => return None,
+    })
+}
+
+/// Decode a map of changes by path, refusing two keys that name the same path in different
+/// spellings (`a/b` and `a//b/`): `PathBuf` compares by components, so the map would keep one
+/// key with the other's change, and an approver could be shown a different patch than the one
+/// the agent sent.
+fn changes_by_path<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<PathBuf, FileChange>, D::Error> {
+    struct ChangesVisitor;
+    impl<'de> Visitor<'de> for ChangesVisitor {
+        type Value = BTreeMap<PathBuf, FileChange>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map from path to file change")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut changes: BTreeMap<PathBuf, FileChange> = BTreeMap::new();
+            while let Some((path, change)) = map.next_entry::<String, FileChange>()? {
+                if let Some((earlier, _)) = changes.get_key_value(std::path::Path::new(&path)) {
+                    return Err(serde::de::Error::custom(format!(
+                        "paths {:?} and {path:?} name the same file",
+                        earlier.display()
+                    )));
+                }
+                changes.insert(PathBuf::from(path), change);
+            }
+            Ok(changes)
+        }
+    }
+    d.deserialize_map(ChangesVisitor)
+}
+
+fn optional_changes_by_path<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<BTreeMap<PathBuf, FileChange>>, D::Error> {
+    changes_by_path(d).map(Some)
 }
 
 struct TagVisitor;

@@ -385,3 +385,18 @@ fn decided_by_round_trips_as_a_string() {
     }
     assert!(serde_json::from_value::<DecidedBy>(json!("somebody")).is_err());
 }
+
+#[test]
+fn a_second_type_key_is_an_error_not_a_smuggled_event() {
+    let line = br#"{"id":"t","msg":{"type":"error","message":"m","type":"exec_approval_request"}}"#;
+    let err = Event::from_json_slice(line).unwrap_err();
+    assert!(err.message.contains("duplicate field `type`"), "{err}");
+}
+
+#[test]
+fn two_spellings_of_one_path_in_a_patch_are_an_error() {
+    let line = br#"{"id":"t","msg":{"type":"apply_patch_approval_request","call_id":"c","turn_id":"t","changes":{"a/b":{"type":"add","content":"harmless"},"a//b/":{"type":"delete"}}}}"#;
+    let err = Event::from_json_slice(line).unwrap_err();
+    assert!(err.message.contains("name the same file"), "{err}");
+    assert!(err.path.contains("changes"), "{err}");
+}
