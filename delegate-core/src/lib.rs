@@ -19,7 +19,9 @@
 //!
 //! [`one_shot`] adds an initial `user_input` and shuts the sub-agent down when the turn ends;
 //! [`run_one_shot`] returns the [`Outcome`]. [`DelegationScope`] builds delegation trees with a
-//! depth and a concurrency limit.
+//! depth and a concurrency limit. [`ChannelAgent`] (with its [`AgentEndpoint`]) and
+//! [`ScriptedAgent`] are fake sub-agents for tests: in the first the test plays the sub-agent by
+//! hand, the second follows a script of [`Step`]s.
 //!
 //! What this crate is not: it starts no processes and does no I/O of its own; transports
 //! (`delegate-transport-stdio`, adapters) implement [`Agent`].
@@ -97,6 +99,7 @@ mod error;
 mod one_shot;
 mod options;
 mod scope;
+mod scripted;
 
 pub use agent::Agent;
 pub use agent::AgentError;
@@ -121,3 +124,8 @@ pub use options::EventFilter;
 pub use scope::DEFAULT_MAX_CONCURRENT;
 pub use scope::DEFAULT_MAX_DEPTH;
 pub use scope::DelegationScope;
+pub use scripted::ScriptError;
+pub use scripted::ScriptHandle;
+pub use scripted::ScriptedAgent;
+pub use scripted::Step;
+pub use scripted::SubmissionCheck;

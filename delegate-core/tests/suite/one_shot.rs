@@ -140,3 +140,42 @@ async fn cancelling_the_parent_token_cancels_a_one_shot() {
     expect_op(&mut sub.submissions, "shutdown", |op| *op == Op::Shutdown).await;
     within("the engine to finish", d.finished()).await;
 }
+
+#[tokio::test]
+async fn a_script_reports_the_first_unexpected_submission() {
+    let (agent, script) = ScriptedAgent::new(vec![Step::expect("interrupt")]);
+    let _d = one_shot(
+        Arc::new(agent),
+        Arc::new(DenyAll),
+        CancellationToken::new(),
+        DelegateOptions::default(),
+        Submission::new("task", Op::user_text("go")),
+    )
+    .await
+    .unwrap();
+    let err = within("the script", script.finished()).await.unwrap_err();
+    assert!(matches!(err, ScriptError::Unexpected { step: 0, .. }), "{err}");
+    assert!(err.to_string().contains("interrupt"), "{err}");
+}
+
+#[tokio::test]
+async fn a_vanishing_script_agent_surfaces_as_an_error_event() {
+    let (agent, _script) = ScriptedAgent::new(vec![Step::expect("user_input"), Step::Vanish]);
+    let outcome = within(
+        "the outcome",
+        run_one_shot(
+            Arc::new(agent),
+            Arc::new(DenyAll),
+            CancellationToken::new(),
+            DelegateOptions::default(),
+            Submission::new("task", Op::user_text("go")),
+        ),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(outcome.end, TurnEnd::Failed(ref m) if m.contains("vanished")),
+        "{:?}",
+        outcome.end
+    );
+}
