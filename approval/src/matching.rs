@@ -76,8 +76,10 @@ impl Tally {
             .min_by_key(|i| source_rank(&i.source))
             .map_or(Source::Unmatched, |i| i.source.clone());
         let mut action = action;
+        // Doubt caps an allow at ask; an ask that no `ask` rule asked for is then the doubt's.
+        let ask_rule = matches!(source, Source::Rule { .. }) && action == Action::Ask;
         if !self.doubts.is_empty()
-            && (action == Action::Allow || (action == Action::Ask && source == Source::Unmatched))
+            && (action == Action::Allow || (action == Action::Ask && !ask_rule))
         {
             action = Action::Ask;
             source = Source::Uncertain;
@@ -188,6 +190,28 @@ fn exec_rule_matches(rule: &ExecRule, argv: &[String], cwd: &Cwd, strict: bool) 
     true
 }
 
+/// Whether `rule` matches every command that starts with `words`, whatever follows: its prefix
+/// is among them, its glob ends in `**` and matches them. Used for `deny`/`ask` only.
+fn matches_every_extension(rule: &ExecRule, words: &[String], cwd: &Cwd) -> bool {
+    if let Some(prefix) = &rule.prefix
+        && !(words.len() >= prefix.len() && words.iter().zip(prefix).all(|(a, p)| a == p))
+    {
+        return false;
+    }
+    if let Some(patterns) = &rule.glob
+        && !(patterns.last() == Some(&WordPattern::AnyWords) && words_match(patterns, words))
+    {
+        return false;
+    }
+    if let Some(base) = &rule.cwd {
+        return match cwd {
+            Cwd::Known { forms, .. } => paths::dir_under(forms, base, false),
+            Cwd::Unknown => true,
+        };
+    }
+    true
+}
+
 /// `cd DIR` with one literal directory: the only form whose effect we can follow.
 fn simple_cd(argv: &[String]) -> Option<&str> {
     match argv {
@@ -292,7 +316,31 @@ impl Rules {
                 };
             }
         }
-        if let Parsed::Uncertain { reason, .. } = &parsed {
+        if let Parsed::Uncertain { reason, partial, .. } = &parsed {
+            if cd_seen {
+                cwd = Cwd::Unknown;
+            }
+            // The command the doubt is in: a deny or ask rule that matches whatever follows its
+            // certain words still applies (`rm -rf ~` is still `rm -rf`).
+            if !partial.is_empty() {
+                let rule = strictest(
+                    &self.exec,
+                    |r| &r.info,
+                    |rule, strict| !strict && matches_every_extension(rule, partial, &cwd),
+                );
+                if let Some(rule) = rule {
+                    tally.items.push(Item {
+                        what: format!(
+                            "`{} …` (up to the point of doubt) in {}",
+                            crate::shell_join(partial),
+                            cwd.display()
+                        ),
+                        action: rule.info.decision,
+                        source: rule.info.source(),
+                        note: None,
+                    });
+                }
+            }
             tally.doubts.push(format!("{reason}; the command cannot be matched with certainty"));
             if tally.items.is_empty() {
                 tally.items.push(Item {

@@ -80,12 +80,16 @@ pub enum Parsed {
     /// Certain: these commands, joined so.
     Commands(Vec<Part>),
     /// Not certain. `before` holds the commands that were complete before the point of doubt
-    /// (they will run whatever follows, so a `deny` among them still applies).
+    /// (they will run whatever follows, so a `deny` among them still applies), and `partial` the
+    /// words of the command the doubt is in that were complete before it (`rm -rf` of
+    /// `rm -rf ~`): a `deny` rule that matches every command starting so still applies.
     Uncertain {
         /// Why.
         reason: String,
         /// Commands complete before the doubt.
         before: Vec<Part>,
+        /// Leading words of the command the doubt is in (program normalised); may be empty.
+        partial: Vec<String>,
     },
 }
 
@@ -171,7 +175,7 @@ pub fn parse_argv(argv: &[String]) -> Parsed {
 }
 
 fn uncertain(reason: impl Into<String>, before: Vec<Part>) -> Parsed {
-    Parsed::Uncertain { reason: reason.into(), before }
+    Parsed::Uncertain { reason: reason.into(), before, partial: Vec::new() }
 }
 
 fn parse_argv_at(argv: &[String], depth: usize) -> Parsed {
@@ -213,7 +217,7 @@ fn parse_argv_at(argv: &[String], depth: usize) -> Parsed {
 pub fn parse_script(script: &str, depth: usize) -> Parsed {
     let commands = match tokenize(script) {
         Ok(commands) => commands,
-        Err(Doubt { reason, complete }) => {
+        Err(Doubt { reason, complete, mut partial }) => {
             let before = complete
                 .into_iter()
                 .map(|(after, argv)| {
@@ -224,7 +228,10 @@ pub fn parse_script(script: &str, depth: usize) -> Parsed {
                     Part { after, argv }
                 })
                 .collect();
-            return uncertain(reason, before);
+            if let Some(first) = partial.first_mut() {
+                *first = normalize_program(first);
+            }
+            return Parsed::Uncertain { reason, before, partial };
         }
     };
     let single = commands.len() == 1;
@@ -245,10 +252,12 @@ pub fn parse_script(script: &str, depth: usize) -> Parsed {
                     parts.push(part);
                 }
             }
-            Parsed::Uncertain { reason, before } => {
+            Parsed::Uncertain { reason, before, partial } => {
                 if single {
-                    return uncertain(reason, before);
+                    return Parsed::Uncertain { reason, before, partial };
                 }
+                // A doubt inside a nested wrapper of a compound: its own commands are not
+                // joined to ours with certainty, so only ours count.
                 return uncertain(reason, parts);
             }
         }
@@ -262,6 +271,8 @@ type RawCommand = (Option<Separator>, Vec<String>);
 struct Doubt {
     reason: String,
     complete: Vec<RawCommand>,
+    /// The complete words of the command the doubt is in.
+    partial: Vec<String>,
 }
 
 struct Tokenizer {
@@ -288,7 +299,11 @@ fn is_name_assignment(raw: &str) -> bool {
 
 impl Tokenizer {
     fn doubt(&mut self, reason: impl Into<String>) -> Doubt {
-        Doubt { reason: reason.into(), complete: std::mem::take(&mut self.complete) }
+        Doubt {
+            reason: reason.into(),
+            complete: std::mem::take(&mut self.complete),
+            partial: std::mem::take(&mut self.argv),
+        }
     }
 
     fn peek(&self, ahead: usize) -> Option<char> {
