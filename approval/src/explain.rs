@@ -31,7 +31,7 @@ pub struct CheckReport {
     pub rules: Vec<RuleInfo>,
     /// The file-level default (`None`: not set, a person is asked).
     pub default: Option<Action>,
-    /// Per-kind defaults that differ from the file-level one.
+    /// The per-kind defaults the file sets (`[defaults]`).
     pub defaults: BTreeMap<ApprovalKind, Action>,
     /// The deadlines for people.
     pub deadlines: Deadlines,

@@ -163,27 +163,34 @@
 //! **exec.** The argv is normalised first:
 //! - `argv[0]` in a system directory ([`SYSTEM_BIN_DIRS`]: `/bin`, `/usr/bin`, `/usr/local/bin`,
 //!   and the `sbin`s) is matched by its bare name: `/usr/bin/git` is `git`. Any other path is
-//!   kept whole, so `/tmp/evil/git`, `./git` or `/usr/bin/../../tmp/git` never match a rule for
-//!   `git`. Rules' program names are normalised the same way.
+//!   kept whole, so `/tmp/evil/git`, `./git` or `/usr/bin/../../tmp/git` never match an `allow`
+//!   for `git`. `deny` and `ask` rules also match by basename, so a `deny` for `git` holds for
+//!   `/usr/lib/git-core/git` as well. Rules' program names are normalised the same way.
 //! - Shell wrappers (`bash`, `sh`, `zsh`, `dash`, `ksh`, … with `-c`, `-lc`, `-cl` or `-l -c`,
 //!   the script last) are looked through, also nested (up to [`MAX_WRAPPER_DEPTH`]). The script
 //!   is split by a small, conservative tokenizer into commands joined by `;`, newline, `&&`,
 //!   `||` and `|`; **every** command must be allowed for the script to be. Anything it cannot
 //!   parse with certainty — `$`, `$(…)`, backticks, redirections other than `2>&1`-style and
-//!   `/dev/null`, heredocs, unquoted `* ? [`, braces, parentheses, `~`, comments, `!`, `&`,
+//!   `/dev/null`, heredocs, unquoted `* ? [`, braces, parentheses, `~`, a leading `=` (zsh),
+//!   comments, `!`, `&`,
 //!   keywords such as `if`/`for`/`time`, `FOO=1 cmd` assignments, unbalanced quotes, control or
 //!   invisible formatting characters — makes the request at most `ask` (a `deny` among the
 //!   commands before the doubt still applies). A shell with an option form we do not look
 //!   through (`bash -xc …`) is uncertain too.
 //! - When no rule names it, a program that runs other code ([`INDIRECT_PROGRAMS`]: shells,
-//!   `sudo`, `env`, `eval`, `exec`, `xargs`, `nohup`, `timeout`, …) cannot be allowed by the
-//!   default: at most `ask`.
+//!   `sudo`, `env`, `eval`, `exec`, `xargs`, `nohup`, `timeout`, …, recognised by name wherever
+//!   it lives) cannot be allowed by the default: at most `ask`. A shell outside the system
+//!   directories (`/opt/homebrew/bin/bash -lc …`) is not looked through, and is uncertain.
 //! - `cd DIR` with one literal directory needs no rule: the commands joined to it by `&&` are
 //!   matched in the new directory; after any other separator the directory is unknown, and a
 //!   rule with `cwd` can no longer allow (but still denies).
 //! - `prefix` compares whole words; `glob` matches every word (`*`, `?`, `[…]` within a word,
 //!   never across `/` and never matching `.` or `..`). `cwd` holds when the directory is that
-//!   path or below, both as written (normalised) and with symlinks resolved.
+//!   path or below, both as written (normalised) and with symlinks resolved. A `deny` is only
+//!   as wide as its matcher: `prefix = "git push"` misses `git -C dir push`, `glob = "git **
+//!   push **"` does not.
+//! - A `deny` (or `ask`) also holds for the command a doubt is in when the words before the
+//!   doubt already match it whatever follows: `rm -rf $HOME` is denied by `prefix = "rm"`.
 //!
 //! **patch.** Each changed path (and a move's target, and `grant_root`) is an item. Paths are
 //! resolved against the working root ([`Rules::with_root`]; the agent's cwd) and normalised

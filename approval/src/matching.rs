@@ -168,7 +168,29 @@ impl Cwd {
     }
 }
 
+/// Whether an exec rule matches. `deny`/`ask` rules (not `strict`) also match the command with
+/// its program reduced to its basename, so a deny for `git` holds for `/opt/x/git` too; an
+/// `allow` needs the exact normalised program.
 fn exec_rule_matches(rule: &ExecRule, argv: &[String], cwd: &Cwd, strict: bool) -> bool {
+    exec_rule_matches_exactly(rule, argv, cwd, strict)
+        || (!strict
+            && with_basename(argv)
+                .is_some_and(|a| exec_rule_matches_exactly(rule, &a, cwd, strict)))
+}
+
+/// `argv` with its program reduced to its basename, when that differs.
+fn with_basename(argv: &[String]) -> Option<Vec<String>> {
+    let program = argv.first()?;
+    let base = shell::program_basename(program);
+    if base == program || base.is_empty() {
+        return None;
+    }
+    let mut out = argv.to_vec();
+    out[0] = base.to_string();
+    Some(out)
+}
+
+fn exec_rule_matches_exactly(rule: &ExecRule, argv: &[String], cwd: &Cwd, strict: bool) -> bool {
     if let Some(prefix) = &rule.prefix
         && !(argv.len() >= prefix.len() && argv.iter().zip(prefix).all(|(a, p)| a == p))
     {
@@ -193,6 +215,11 @@ fn exec_rule_matches(rule: &ExecRule, argv: &[String], cwd: &Cwd, strict: bool) 
 /// Whether `rule` matches every command that starts with `words`, whatever follows: its prefix
 /// is among them, its glob ends in `**` and matches them. Used for `deny`/`ask` only.
 fn matches_every_extension(rule: &ExecRule, words: &[String], cwd: &Cwd) -> bool {
+    matches_every_extension_exactly(rule, words, cwd)
+        || with_basename(words).is_some_and(|w| matches_every_extension_exactly(rule, &w, cwd))
+}
+
+fn matches_every_extension_exactly(rule: &ExecRule, words: &[String], cwd: &Cwd) -> bool {
     if let Some(prefix) = &rule.prefix
         && !(words.len() >= prefix.len() && words.iter().zip(prefix).all(|(a, p)| a == p))
     {
@@ -288,7 +315,7 @@ impl Rules {
                 None => {
                     let (action, source) = self.unmatched(ApprovalKind::Exec);
                     let program = part.argv.first().map(String::as_str).unwrap_or("");
-                    if action == Action::Allow && shell::INDIRECT_PROGRAMS.contains(&program) {
+                    if action == Action::Allow && shell::is_indirect(program) {
                         tally.doubts.push(format!(
                             "`{program}` runs other commands or code, which the default cannot allow; name it in a rule to decide it"
                         ));

@@ -140,26 +140,27 @@ fn wrapper_script(argv: &[String]) -> Option<&str> {
     }
 }
 
-/// Whether `argv` invokes a shell with a `-c`-like option we do not recognise (`bash -xc …`,
-/// `bash -c S extra`, `sh -e -c …`).
+/// Every shell we know of, looked through or not.
+const SHELLS: &[&str] =
+    &["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "busybox"];
+
+/// The last path component of a program: what it is called wherever it lives. Used only to be
+/// *more* careful (`/opt/homebrew/bin/bash` is still a shell), never to match an allow.
+pub fn program_basename(program: &str) -> &str {
+    program.rsplit('/').next().unwrap_or(program)
+}
+
+/// Whether `program` (by its basename) runs other commands or code: see [`INDIRECT_PROGRAMS`].
+pub fn is_indirect(program: &str) -> bool {
+    INDIRECT_PROGRAMS.contains(&program_basename(program))
+}
+
+/// Whether `argv` invokes a shell (by basename, wherever it lives) with a `-c`-like option in a
+/// form we do not look through (`bash -xc …`, `bash -c S extra`, `sh -e -c …`,
+/// `/opt/homebrew/bin/bash -lc …`).
 fn unrecognised_shell_command(argv: &[String]) -> bool {
     let Some(first) = argv.first() else { return false };
-    let shell = normalize_program(first);
-    if !INDIRECT_PROGRAMS.contains(&shell.as_str())
-        || !matches!(
-            shell.as_str(),
-            "sh" | "bash"
-                | "zsh"
-                | "dash"
-                | "ksh"
-                | "mksh"
-                | "ash"
-                | "fish"
-                | "csh"
-                | "tcsh"
-                | "busybox"
-        )
-    {
+    if !SHELLS.contains(&program_basename(first)) {
         return false;
     }
     argv.iter().skip(1).any(|a| {
@@ -538,6 +539,9 @@ impl Tokenizer {
                 }
                 '!' => return Err(self.doubt("`!` (history expansion or negation)")),
                 '#' if !self.in_word => return Err(self.doubt("a comment")),
+                '=' if !self.in_word => {
+                    return Err(self.doubt("a word starting with `=` (zsh expands it to a path)"));
+                }
                 '~' if !self.in_word || self.word.ends_with(['=', ':']) => {
                     return Err(self.doubt("`~` (home directory expansion)"));
                 }
@@ -673,6 +677,7 @@ mod tests {
             "   ",
             "echo a{b,c}",
             "git status 2>&1x",
+            "=git push",
         ];
         for s in table {
             assert!(matches!(script(s), Parsed::Uncertain { .. }), "{s:?} should be uncertain");

@@ -117,6 +117,10 @@ fn attempts() -> Vec<(Vec<String>, bool)> {
         (strings(&["bash", "--init-file", "/tmp/evil", "-c", "git status"]), true),
         (strings(&["fish", "-c", "git status; rm -rf ~"]), true),
         (strings(&["busybox", "sh", "-c", "git status; rm -rf ~"]), true),
+        (strings(&["/opt/homebrew/bin/bash", "-lc", "git status; rm -rf ~"]), true),
+        (strings(&["/tmp/evil/bash", "-lc", "git status"]), true),
+        (strings(&["/tmp/evil/sudo", "git", "status"]), true),
+        (strings(&["/usr/bin/env", "git", "status"]), true),
         (strings(&["bash"]), true),
         (strings(&["bash", "evil.sh"]), true),
         // Options before the subcommand change what git does.
@@ -202,6 +206,10 @@ fn a_deny_inside_a_script_wins_even_after_the_point_of_doubt() {
         "rm -rf / && echo `id`",
         "/bin/rm -rf /",
         "sh -c 'rm -rf /'",
+        "/opt/evil/rm -rf /",
+        "./rm -rf /",
+        "/usr/bin/../../opt/rm -rf /",
+        "git status && /tmp/rm -rf ~",
     ] {
         let ruling = rules.rule(&bash(script, "/repo"));
         assert_eq!(ruling.action, Action::Deny, "{script:?}: {ruling}");
@@ -229,4 +237,24 @@ fn rules_naming_a_program_explicitly_still_apply_to_it() {
     );
     assert_eq!(action(&rules, &exec(&["sudo", "apt", "update"], "/")), Action::Allow);
     assert_eq!(action(&rules, &exec(&["sudo", "rm", "-rf", "/"], "/")), Action::Ask);
+}
+
+#[test]
+fn a_deny_holds_for_the_program_wherever_it_lives_but_an_allow_does_not() {
+    let rules = rules(
+        "default = \"allow\"\n[[exec]]\nid = \"no-push\"\nglob = \"git ** push **\"\ndecision = \"deny\"\n[[exec]]\nid = \"st\"\nprefix = \"git status\"\ndecision = \"allow\"\n",
+    );
+    for argv in [
+        &["git", "push"][..],
+        &["git", "-C", "/repo", "push", "--force"],
+        &["/usr/lib/git-core/git", "push"],
+        &["/tmp/evil/git", "push"],
+        &["bash", "-lc", "/opt/git/bin/git push origin"],
+    ] {
+        assert_eq!(action(&rules, &exec(argv, "/repo")), Action::Deny, "{argv:?}");
+    }
+    // zsh would run `=git` as /usr/bin/git.
+    assert_ne!(action(&rules, &exec(&["zsh", "-lc", "=git push"], "/repo")), Action::Allow);
+    let strict = super::support::rules(ALLOW_GIT_STATUS);
+    assert_eq!(action(&strict, &exec(&["/usr/lib/git-core/git", "status"], "/")), Action::Ask);
 }
