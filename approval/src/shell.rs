@@ -79,14 +79,15 @@ pub struct Part {
 pub enum Parsed {
     /// Certain: these commands, joined so.
     Commands(Vec<Part>),
-    /// Not certain. `before` holds the commands that were complete before the point of doubt
-    /// (they will run whatever follows, so a `deny` among them still applies), and `partial` the
-    /// words of the command the doubt is in that were complete before it (`rm -rf` of
-    /// `rm -rf ~`): a `deny` rule that matches every command starting so still applies.
+    /// Not certain. `before` holds the commands known for certain — those complete before the
+    /// point of doubt, and, when the doubt is inside one command of a script that tokenized, the
+    /// script's other commands (they may run, so a `deny` among them still applies) — and
+    /// `partial` the words of the command the doubt is in that were complete before it (`rm -rf`
+    /// of `rm -rf ~`): a `deny` rule that matches every command starting so still applies.
     Uncertain {
         /// Why.
         reason: String,
-        /// Commands complete before the doubt.
+        /// Commands known for certain.
         before: Vec<Part>,
         /// Leading words of the command the doubt is in (program normalised); may be empty.
         partial: Vec<String>,
@@ -237,15 +238,17 @@ pub fn parse_script(script: &str, depth: usize) -> Parsed {
     };
     let single = commands.len() == 1;
     let mut parts = Vec::new();
+    let mut doubt: Option<String> = None;
     for (after, argv) in commands {
         match parse_argv_at(&argv, depth) {
+            Parsed::Commands(inner) if inner.len() > 1 && !single => {
+                // Its commands run in a shell of their own, joined among themselves: not parts
+                // of ours. The outer commands around it are still certain.
+                doubt.get_or_insert_with(|| {
+                    "a compound script nested inside another compound script".to_string()
+                });
+            }
             Parsed::Commands(inner) => {
-                if inner.len() > 1 && !single {
-                    return uncertain(
-                        "a compound script nested inside another compound script",
-                        parts,
-                    );
-                }
                 for (i, mut part) in inner.into_iter().enumerate() {
                     if i == 0 {
                         part.after = after;
@@ -257,13 +260,16 @@ pub fn parse_script(script: &str, depth: usize) -> Parsed {
                 if single {
                     return Parsed::Uncertain { reason, before, partial };
                 }
-                // A doubt inside a nested wrapper of a compound: its own commands are not
-                // joined to ours with certainty, so only ours count.
-                return uncertain(reason, parts);
+                // A doubt inside one command of ours (a nested wrapper we cannot look through):
+                // the others are still certain, and may run.
+                doubt.get_or_insert(reason);
             }
         }
     }
-    Parsed::Commands(parts)
+    match doubt {
+        Some(reason) => Parsed::Uncertain { reason, before: parts, partial: Vec::new() },
+        None => Parsed::Commands(parts),
+    }
 }
 
 /// A command as tokenized: the separator before it and its words.

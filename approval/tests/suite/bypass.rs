@@ -210,6 +210,8 @@ fn a_deny_inside_a_script_wins_even_after_the_point_of_doubt() {
         "./rm -rf /",
         "/usr/bin/../../opt/rm -rf /",
         "git status && /tmp/rm -rf ~",
+        "bash -xc 'echo hi'; rm -rf /",
+        "sh -c 'a && b' && rm -rf /",
     ] {
         let ruling = rules.rule(&bash(script, "/repo"));
         assert_eq!(ruling.action, Action::Deny, "{script:?}: {ruling}");
