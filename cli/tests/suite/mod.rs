@@ -1,0 +1,5 @@
+//! Test modules and shared helpers.
+
+mod exec;
+mod policy;
+mod support;
