@@ -93,8 +93,9 @@ const GROUP_POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// Stack of the thread that waits for the child: it only calls `wait()`.
 const REAPER_STACK_SIZE: usize = 64 * 1024;
 
-/// Most events the consumer side takes from the queue at once.
-const EVENT_BATCH: usize = 64;
+/// Most events the reader hands over at once. It decodes every line already in its buffer into
+/// one batch, so a burst costs one queue operation per batch instead of one per event.
+const EVENT_BATCH: usize = 128;
 
 /// The steps of the stop sequence, each bounded.
 ///
@@ -381,7 +382,7 @@ impl ChildProcessAgentBuilder {
             state: Mutex::new(LifecycleState::default()),
             guard,
         });
-        let (events_tx, events_rx) = mpsc::channel(self.event_capacity);
+        let (events_tx, events_rx) = mpsc::channel(self.event_capacity.div_ceil(EVENT_BATCH));
         tokio::spawn(supervise(Arc::clone(&shared), root.child_token()));
         tokio::spawn(read_events(
             Arc::clone(&shared),
@@ -393,7 +394,8 @@ impl ChildProcessAgentBuilder {
         ));
         Ok(ChildProcessAgent {
             shared,
-            events: tokio::sync::Mutex::new(EventQueue { receiver: events_rx, ready: Vec::new() }),
+            ready: Mutex::new(Vec::new().into_iter()),
+            batches: tokio::sync::Mutex::new(events_rx),
             status: status_rx,
             root,
         })
@@ -521,33 +523,26 @@ impl Shared {
 
     /// Track the turn and the status from an event the child sent.
     fn observe(&self, event: &Event) {
-        let status = self.with_state(|state| match &event.msg {
+        let status = match &event.msg {
             EventMsg::TaskStarted(started) => {
-                state.open_turn = Some(started.turn_id.clone());
-                Some(AgentStatus::Running)
+                self.with_state(|s| s.open_turn = Some(started.turn_id.clone()));
+                AgentStatus::Running
             }
             EventMsg::TaskComplete(complete) => {
-                state.open_turn = None;
-                Some(AgentStatus::Completed(complete.last_agent_message.clone()))
+                self.with_state(|s| s.open_turn = None);
+                AgentStatus::Completed(complete.last_agent_message.clone())
             }
             EventMsg::TurnAborted(_) => {
-                state.open_turn = None;
-                Some(AgentStatus::Interrupted)
+                self.with_state(|s| s.open_turn = None);
+                AgentStatus::Interrupted
             }
             EventMsg::ShutdownComplete => {
-                state.shutdown_complete = true;
-                None
+                self.with_state(|s| s.shutdown_complete = true);
+                return;
             }
-            _ => None,
-        });
-        match status {
-            Some(status) => self.set_status(status),
-            None => {
-                if *self.status.borrow() == AgentStatus::PendingInit {
-                    self.set_status(AgentStatus::Running);
-                }
-            }
-        }
+            _ => return,
+        };
+        self.set_status(status);
     }
 
     /// The final status, and the events that explain it, once the child is gone.
@@ -739,7 +734,7 @@ async fn read_events(
     stdout: tokio::process::ChildStdout,
     max_line_len: usize,
     early_events: Vec<Event>,
-    events: mpsc::Sender<Event>,
+    events: mpsc::Sender<Vec<Event>>,
     cancel: CancellationToken,
 ) {
     tokio::select! {
@@ -753,12 +748,10 @@ async fn read_until_end(
     stdout: tokio::process::ChildStdout,
     max_line_len: usize,
     early_events: Vec<Event>,
-    events: &mpsc::Sender<Event>,
+    events: &mpsc::Sender<Vec<Event>>,
 ) {
-    for event in early_events {
-        if events.send(event).await.is_err() {
-            return;
-        }
+    if !early_events.is_empty() && events.send(early_events).await.is_err() {
+        return;
     }
     let mut reader = JsonLinesReader::<_, Event>::with_max_line_len(stdout, max_line_len);
     // A descendant in another process group may hold stdout open after the child is gone; stop
@@ -768,38 +761,48 @@ async fn read_until_end(
         tokio::time::sleep(shared.timeouts.grace).await;
     };
     tokio::pin!(drain_ended);
+    let mut seen_first = false;
     let mut stdout_ended = false;
-    loop {
+    while !stdout_ended {
         let frame = tokio::select! {
             biased;
             frame = reader.next_frame() => frame,
             () = &mut drain_ended => break,
         };
-        let event = match frame {
-            Ok(Some(Frame::Message(event))) => {
-                shared.observe(&event);
-                event
-            }
-            Ok(Some(Frame::Bad(bad))) => {
-                bad.to_warning(shared.with_state(|s| s.open_turn.clone()).unwrap_or_default())
-            }
+        let mut batch = Vec::with_capacity(EVENT_BATCH);
+        let mut frame = match frame {
+            Ok(Some(frame)) => Some(frame),
             Ok(None) => {
                 stdout_ended = true;
-                break;
+                None
             }
             Err(err) => {
                 stdout_ended = true;
-                Event::new(
-                    "",
-                    EventMsg::warning(format!("reading the sub-agent's stdout failed: {err}")),
-                )
+                let message = format!("reading the sub-agent's stdout failed: {err}");
+                batch.push(Event::new("", EventMsg::warning(message)));
+                None
             }
         };
-        if events.send(event).await.is_err() {
-            return;
+        while let Some(next) = frame {
+            batch.push(match next {
+                Frame::Message(event) => {
+                    shared.observe(&event);
+                    event
+                }
+                Frame::Bad(bad) => {
+                    bad.to_warning(shared.with_state(|s| s.open_turn.clone()).unwrap_or_default())
+                }
+            });
+            frame = if batch.len() < EVENT_BATCH { reader.try_next_frame() } else { None };
         }
-        if stdout_ended {
-            break;
+        if !seen_first && !batch.is_empty() {
+            seen_first = true;
+            if *shared.status.borrow() == AgentStatus::PendingInit {
+                shared.set_status(AgentStatus::Running);
+            }
+        }
+        if !batch.is_empty() && events.send(batch).await.is_err() {
+            return;
         }
     }
     if stdout_ended && !shared.wait_exit_until(Instant::now() + shared.timeouts.grace).await {
@@ -809,19 +812,10 @@ async fn read_until_end(
     }
     let Some(finished) = shared.wait_finished().await else { return };
     let (status, closing_events) = shared.conclusion(&finished);
-    for event in closing_events {
-        if events.send(event).await.is_err() {
-            break;
-        }
+    if !closing_events.is_empty() && events.send(closing_events).await.is_err() {
+        return;
     }
     shared.set_status(status);
-}
-
-/// Decoded events waiting for the consumer; `ready` holds a batch taken at once, in reverse.
-#[derive(Debug)]
-struct EventQueue {
-    receiver: mpsc::Receiver<Event>,
-    ready: Vec<Event>,
 }
 
 /// A sub-agent running as a child process, speaking JSON lines on its stdin and stdout.
@@ -830,12 +824,33 @@ struct EventQueue {
 #[derive(Debug)]
 pub struct ChildProcessAgent {
     shared: Arc<Shared>,
-    events: tokio::sync::Mutex<EventQueue>,
+    /// The rest of the batch the consumer is taking events from.
+    ready: Mutex<std::vec::IntoIter<Event>>,
+    /// Batches of decoded events from the reader task.
+    batches: tokio::sync::Mutex<mpsc::Receiver<Vec<Event>>>,
     status: watch::Receiver<AgentStatus>,
     root: CancellationToken,
 }
 
 impl ChildProcessAgent {
+    fn take_ready(&self) -> Option<Event> {
+        match self.ready.lock() {
+            Ok(mut ready) => ready.next(),
+            Err(poisoned) => poisoned.into_inner().next(),
+        }
+    }
+
+    /// Keep the rest of `batch` for later calls; return its first event.
+    fn store_ready(&self, batch: Vec<Event>) -> Option<Event> {
+        let mut batch = batch.into_iter();
+        let first = batch.next();
+        match self.ready.lock() {
+            Ok(mut ready) => *ready = batch,
+            Err(poisoned) => *poisoned.into_inner() = batch,
+        }
+        first
+    }
+
     /// How to start `program` (looked up in `PATH` if it has no slash), never through a shell.
     pub fn builder(program: impl AsRef<OsStr>) -> ChildProcessAgentBuilder {
         ChildProcessAgentBuilder {
@@ -932,24 +947,27 @@ impl Agent for ChildProcessAgent {
     }
 
     async fn next_event(&self) -> Option<Event> {
-        let mut queue = self.events.lock().await;
-        if let Some(event) = queue.ready.pop() {
+        if let Some(event) = self.take_ready() {
             return Some(event);
         }
-        let EventQueue { receiver, ready } = &mut *queue;
-        if receiver.recv_many(ready, EVENT_BATCH).await == 0 {
-            return None;
+        let mut batches = self.batches.lock().await;
+        // Someone else may have taken a batch while we waited for the lock.
+        if let Some(event) = self.take_ready() {
+            return Some(event);
         }
-        ready.reverse();
-        ready.pop()
+        // Cancel-safe: nothing is awaited between receiving a batch and storing it.
+        let batch = batches.recv().await?;
+        self.store_ready(batch)
     }
 
     fn try_next_event(&self) -> Option<Event> {
-        let mut queue = self.events.try_lock().ok()?;
-        match queue.ready.pop() {
-            Some(event) => Some(event),
-            None => queue.receiver.try_recv().ok(),
+        if let Some(event) = self.take_ready() {
+            return Some(event);
         }
+        // Storing under the lock keeps a concurrent `next_event` from storing over us.
+        let mut batches = self.batches.try_lock().ok()?;
+        let batch = batches.try_recv().ok()?;
+        self.store_ready(batch)
     }
 
     fn status(&self) -> watch::Receiver<AgentStatus> {
@@ -964,5 +982,25 @@ impl Drop for ChildProcessAgent {
         // Skipped once the group was seen empty, when its id may already belong to others.
         self.shared.guard.kill();
         self.shared.writer.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exits_are_described_by_code_or_signal_name() {
+        assert_eq!(describe_exit(ExitStatus::from_raw(3 << 8)), "exited with code 3");
+        assert_eq!(describe_exit(ExitStatus::from_raw(9)), "was killed by signal 9 (SIGKILL)");
+        assert_eq!(describe_exit(ExitStatus::from_raw(15)), "was killed by signal 15 (SIGTERM)");
+        assert_eq!(describe_exit(ExitStatus::from_raw(40)), "was killed by signal 40");
+    }
+
+    #[test]
+    fn shutdown_timeouts_add_up() {
+        let timeouts = ShutdownTimeouts::uniform(Duration::from_millis(100));
+        assert_eq!(timeouts.total(), Duration::from_millis(300));
+        assert_eq!(ShutdownTimeouts::default().grace, DEFAULT_SHUTDOWN_GRACE);
     }
 }

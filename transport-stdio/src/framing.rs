@@ -20,6 +20,7 @@ use delegate_protocol::Event;
 use delegate_protocol::EventMsg;
 use delegate_protocol::Submission;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::io::AsyncBufReadExt;
 use tokio::io::AsyncRead;
 use tokio::io::AsyncWrite;
@@ -66,11 +67,12 @@ pub const BAD_LINE_EXCERPT_LEN: usize = 80;
 
 /// A message that travels as one JSON line: [`Event`] (sub-agent → parent) or [`Submission`]
 /// (parent → sub-agent).
-pub trait WireMessage: Serialize + Sized + Send + 'static {
+pub trait WireMessage: Serialize + DeserializeOwned + Send + 'static {
     /// What a stream of these is called in warnings: `event` or `submission`.
     const STREAM: &'static str;
 
-    /// Decode one line, without its newline.
+    /// Decode one line, without its newline, with an error that names the field, line and
+    /// column. Used to explain a line that failed the fast decode.
     fn decode(line: &[u8]) -> Result<Self, DecodeError>;
 }
 
@@ -161,11 +163,20 @@ pub fn decode_line<T: WireMessage>(line: &[u8], line_no: u64) -> Result<Option<T
     let bad =
         |problem| BadLine { stream: T::STREAM, line: line_no, problem, excerpt: excerpt(line) };
     // serde_json checks UTF-8 only inside strings it keeps; check the whole line so that bytes in
-    // an ignored value are reported too. std's check is fast on ASCII, which most lines are.
-    if let Err(err) = std::str::from_utf8(line) {
-        return Err(bad(LineProblem::InvalidUtf8 { valid_up_to: err.valid_up_to() }));
+    // an ignored value are reported too. Decoding from the checked `str` then skips serde_json's
+    // own per-string check, so the whole-line check costs (almost) nothing.
+    let text = match std::str::from_utf8(line) {
+        Ok(text) => text,
+        Err(err) => return Err(bad(LineProblem::InvalidUtf8 { valid_up_to: err.valid_up_to() })),
+    };
+    match serde_json::from_str::<T>(text) {
+        Ok(message) => Ok(Some(message)),
+        // Decode again, slowly, to learn which field is wrong.
+        Err(_) => match T::decode(line) {
+            Ok(message) => Ok(Some(message)),
+            Err(err) => Err(bad(LineProblem::Malformed(Box::new(err)))),
+        },
     }
-    T::decode(line).map(Some).map_err(|err| bad(LineProblem::Malformed(Box::new(err))))
 }
 
 fn excerpt(bytes: &[u8]) -> String {
@@ -175,6 +186,26 @@ fn excerpt(bytes: &[u8]) -> String {
         text.push('…');
     }
     text
+}
+
+/// The index of the first `\n` in `bytes`, looking at eight bytes at a time.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const NEWLINES: u64 = ONES * b'\n' as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        // A byte of `word` is zero exactly where `chunk` has a newline.
+        let word = u64::from_le_bytes(word) ^ NEWLINES;
+        if word.wrapping_sub(ONES) & !word & HIGHS != 0 {
+            return chunk.iter().position(|&b| b == b'\n').map(|i| offset + i);
+        }
+        offset += 8;
+    }
+    chunks.remainder().iter().position(|&b| b == b'\n').map(|i| offset + i)
 }
 
 /// The excerpt of a line too long to keep: its first bytes, from `head` then `rest`.
@@ -334,7 +365,7 @@ impl<R: AsyncRead + Unpin, T: WireMessage> JsonLinesReader<R, T> {
                 }
                 return Ok(None);
             }
-            match available.iter().position(|&b| b == b'\n') {
+            match find_newline(available) {
                 Some(end) => {
                     let frame = self.assembler.finish(&available[..end]);
                     self.input.consume(end + 1);
@@ -347,6 +378,23 @@ impl<R: AsyncRead + Unpin, T: WireMessage> JsonLinesReader<R, T> {
                     self.assembler.push_partial(available);
                     self.input.consume(len);
                 }
+            }
+        }
+    }
+}
+
+impl<R: AsyncRead + Unpin, T: WireMessage> JsonLinesReader<R, T> {
+    /// The next message or bad line if it is already complete in the read buffer, without
+    /// reading; `None` otherwise (which says nothing about the end of the stream). Lets a
+    /// consumer take a burst of lines in one go after [`next_frame`](Self::next_frame).
+    pub fn try_next_frame(&mut self) -> Option<Frame<T>> {
+        loop {
+            let available = self.input.buffer();
+            let end = find_newline(available)?;
+            let frame = self.assembler.finish(&available[..end]);
+            self.input.consume(end + 1);
+            if frame.is_some() {
+                return frame;
             }
         }
     }
@@ -550,5 +598,67 @@ async fn write_until_closed<T: WireMessage, W: AsyncWrite + Unpin>(
         if queue.is_empty() {
             output.flush().await?;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assembler(max_line_len: usize) -> LineAssembler {
+        LineAssembler { spill: Vec::new(), discarding: None, line_no: 0, max_line_len }
+    }
+
+    #[test]
+    fn an_oversized_line_never_holds_more_than_the_limit() {
+        let max = 1024;
+        let mut lines = assembler(max);
+        let chunk = [b'x'; 1000];
+        for _ in 0..10_000 {
+            lines.push_partial(&chunk);
+            assert!(lines.spill.capacity() <= 2 * max, "{}", lines.spill.capacity());
+        }
+        let Some(Frame::Bad(bad)) = lines.finish::<Event>(b"tail") else { panic!() };
+        assert_eq!(bad.problem, LineProblem::TooLong { len: 10_000_004, max });
+        assert!(bad.excerpt.ends_with('…') && bad.excerpt.starts_with("xxxx"), "{bad}");
+        assert!(!lines.in_line());
+    }
+
+    #[test]
+    fn the_spill_buffer_shrinks_back_after_a_long_line() {
+        let mut lines = assembler(DEFAULT_MAX_LINE_LEN);
+        let message = format!(
+            r#"{{"id":"t","msg":{{"type":"agent_message","message":"{}"}}}}"#,
+            "y".repeat(4 << 20)
+        );
+        let (head, tail) = message.as_bytes().split_at(100);
+        lines.push_partial(head);
+        lines.push_partial(&tail[..tail.len() - 10]);
+        let Some(Frame::Message(_)) = lines.finish::<Event>(&tail[tail.len() - 10..]) else {
+            panic!()
+        };
+        assert!(lines.spill.capacity() <= RETAINED_LINE_CAPACITY, "{}", lines.spill.capacity());
+    }
+
+    #[test]
+    fn find_newline_agrees_with_a_byte_by_byte_search() {
+        let mut bytes = vec![b'a'; 100];
+        assert_eq!(find_newline(&bytes), None);
+        for at in [0, 1, 7, 8, 9, 63, 64, 95, 99] {
+            bytes[at] = b'\n';
+            assert_eq!(find_newline(&bytes), Some(at), "newline at {at}");
+            assert_eq!(find_newline(&bytes[..at]), None);
+            bytes[at] = 0x8a; // a byte that differs from `\n` only in its high bit
+        }
+        assert_eq!(find_newline(b"\x0b\x09\n"), Some(2));
+    }
+
+    #[test]
+    fn blank_lines_are_counted_but_yield_nothing() {
+        let mut lines = assembler(100);
+        assert!(lines.finish::<Event>(b"").is_none());
+        assert!(lines.finish::<Event>(b" \r").is_none());
+        let Some(Frame::Bad(bad)) = lines.finish::<Event>(b"x") else { panic!() };
+        assert_eq!(bad.line, 3);
     }
 }

@@ -100,6 +100,20 @@ async fn many_lines_in_one_read_are_all_returned() {
 }
 
 #[tokio::test]
+async fn try_next_frame_takes_only_lines_already_read() {
+    let first = [message_line("a"), message_line("b"), message_line("c")[..10].to_vec()].concat();
+    let rest = message_line("c")[10..].to_vec();
+    let mut reader = JsonLinesReader::<_, Event>::new(scripted([&first[..], &rest[..]]));
+    assert_eq!(message_of(reader.next_frame().await.unwrap()), "a");
+    assert_eq!(message_of(reader.try_next_frame()), "b");
+    // The start of "c" is buffered, but not its end: nothing without a read.
+    assert!(reader.try_next_frame().is_none());
+    assert_eq!(message_of(reader.next_frame().await.unwrap()), "c");
+    assert!(reader.try_next_frame().is_none());
+    assert!(reader.next_frame().await.unwrap().is_none());
+}
+
+#[tokio::test]
 async fn an_oversized_line_is_discarded_as_it_streams_in_and_the_stream_goes_on() {
     let huge = message_line(&"x".repeat(100_000));
     let after = message_line("after");
