@@ -13,14 +13,14 @@ use delegate_protocol::EventMsg;
 use delegate_protocol::Extra;
 use delegate_protocol::SessionConfiguredEvent;
 use delegate_protocol::Submission;
+use delegate_transport_stdio::Frame;
+use delegate_transport_stdio::JsonLinesReader;
+use delegate_transport_stdio::JsonLinesWriter;
 use rustix::process::Signal;
 use serde_json::Value;
 use serde_json::json;
 use tokio::io::AsyncRead;
 use tokio::io::AsyncWrite;
-use tokio::io::AsyncWriteExt;
-use tokio::io::BufReader;
-use tokio::io::BufWriter;
 use tokio::sync::Mutex;
 use tokio::sync::mpsc;
 use tokio::sync::watch;
@@ -32,14 +32,13 @@ use crate::SUPPORTED_CODEX_VERSION;
 use crate::VersionCheck;
 use crate::jsonrpc;
 use crate::jsonrpc::Incoming;
-use crate::lines::Frame;
-use crate::lines::LineReader;
 use crate::mapping::Control;
 use crate::mapping::Mapper;
 use crate::mapping::Output;
 use crate::mapping::SESSION_EVENT_ID;
 use crate::process::ChildProcess;
 use crate::process::ProcessGroup;
+use crate::wire::RpcMessage;
 
 /// Submissions queued between [`CodexAgent::submit`] and the driver. Submissions are rare
 /// (a turn, an answer, an interrupt); a small queue keeps `submit` from waiting in practice.
@@ -110,7 +109,8 @@ impl CodexAgent {
                 Err(CodexError::Exited { method, detail: format!(": {how}") })
             }
             Err(err) => {
-                child.group().signal(Signal::KILL);
+                // Nothing to wait for: kill the group, and reap.
+                child.terminate(Duration::ZERO, Duration::ZERO).await;
                 Err(err)
             }
         }
@@ -182,13 +182,13 @@ async fn connect<R, W>(
     writer: W,
     options: CodexOptions,
     group: Option<Arc<ProcessGroup>>,
-) -> Result<(CodexAgent, Driver<R, W>), CodexError>
+) -> Result<(CodexAgent, Driver<R>), CodexError>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let mut lines = LineReader::new(BufReader::new(reader), options.max_line_bytes);
-    let mut writer = BufWriter::new(writer);
+    let mut lines = JsonLinesReader::with_max_line_len(reader, options.max_line_bytes);
+    let writer = JsonLinesWriter::spawn(writer);
     let trace = options.trace.as_ref().and_then(|t| t.sanitized().0);
     let mut early = Vec::new();
     let mut warnings = Vec::new();
@@ -201,14 +201,13 @@ where
         },
         "capabilities": null,
     });
-    write(&mut writer, &jsonrpc::request(INITIALIZE_ID, "initialize", init, trace.as_ref()))
-        .await?;
+    write(&writer, jsonrpc::request(INITIALIZE_ID, "initialize", init, trace.as_ref())).await?;
     let result =
         await_response(&mut lines, INITIALIZE_ID, "initialize", &options, &mut early).await?;
     let user_agent = result.get("userAgent").and_then(Value::as_str).unwrap_or("").to_string();
     let mut codex_version = version_from_user_agent(&user_agent, &options.client_name);
     check_version(codex_version.as_deref(), &user_agent, options.version_check, &mut warnings)?;
-    write(&mut writer, &jsonrpc::notification("initialized")).await?;
+    write(&writer, jsonrpc::notification("initialized")).await?;
 
     let mut params = json!({
         "cwd": options.cwd,
@@ -219,7 +218,7 @@ where
     if let Some(model) = &options.model {
         params["model"] = Value::from(model.clone());
     }
-    write(&mut writer, &jsonrpc::request(THREAD_START_ID, "thread/start", params, trace.as_ref()))
+    write(&writer, jsonrpc::request(THREAD_START_ID, "thread/start", params, trace.as_ref()))
         .await?;
     let result =
         await_response(&mut lines, THREAD_START_ID, "thread/start", &options, &mut early).await?;
@@ -275,7 +274,7 @@ where
     };
     let driver = Driver {
         lines,
-        writer: Some(writer),
+        writer,
         submissions: sub_rx,
         events: ev_tx,
         status: status_tx,
@@ -289,7 +288,7 @@ where
 
 /// Read until the answer to request `id`, keeping whatever comes before it for the mapper.
 async fn await_response<R: AsyncRead + Unpin>(
-    lines: &mut LineReader<BufReader<R>>,
+    lines: &mut JsonLinesReader<R, RpcMessage>,
     id: i64,
     method: &'static str,
     options: &CodexOptions,
@@ -297,17 +296,14 @@ async fn await_response<R: AsyncRead + Unpin>(
 ) -> Result<Value, CodexError> {
     let deadline = Instant::now() + options.handshake_timeout;
     loop {
-        let frame = tokio::time::timeout_at(deadline, lines.next())
+        let frame = tokio::time::timeout_at(deadline, lines.next_frame())
             .await
             .map_err(|_| CodexError::Timeout { method, timeout: options.handshake_timeout })??;
-        let bytes = match frame {
-            Frame::Line(bytes) => bytes,
-            Frame::Oversized(_) => continue,
-            Frame::Eof => return Err(CodexError::Exited { method, detail: String::new() }),
-        };
-        let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
-            // Not JSON (a stray log line): skip it, as the driver does later with a warning.
-            continue;
+        let value = match frame {
+            Some(Frame::Message(RpcMessage(value))) => value,
+            // Not JSON (a stray log line) or too long: skipped, as the driver does later.
+            Some(Frame::Bad(_)) => continue,
+            None => return Err(CodexError::Exited { method, detail: String::new() }),
         };
         match Incoming::classify(value.clone()) {
             Ok(Incoming::Response { id: got, result }) if got.as_i64() == Some(id) => {
@@ -358,31 +354,18 @@ fn check_version(
     }
 }
 
-/// Write `messages` as JSON lines and flush once.
-async fn write_messages<W: AsyncWrite + Unpin>(
-    writer: &mut BufWriter<W>,
-    messages: &[Value],
-) -> std::io::Result<()> {
-    for message in messages {
-        let mut line = serde_json::to_vec(message)?;
-        line.push(b'\n');
-        writer.write_all(&line).await?;
-    }
-    writer.flush().await
-}
-
-async fn write<W: AsyncWrite + Unpin>(
-    writer: &mut BufWriter<W>,
-    message: &Value,
-) -> std::io::Result<()> {
-    write_messages(writer, std::slice::from_ref(message)).await
+/// Queue one message for the app-server during set-up.
+async fn write(writer: &JsonLinesWriter<RpcMessage>, message: Value) -> Result<(), CodexError> {
+    writer.send(RpcMessage(message)).await.map_err(|err| {
+        CodexError::Io(std::io::Error::new(std::io::ErrorKind::BrokenPipe, err.to_string()))
+    })
 }
 
 /// Owns the connection after set-up: reads the app-server, writes to it, runs the mapping.
-struct Driver<R, W> {
-    lines: LineReader<BufReader<R>>,
-    /// `None` once stdin is closed.
-    writer: Option<BufWriter<W>>,
+struct Driver<R> {
+    lines: JsonLinesReader<R, RpcMessage>,
+    /// The app-server's stdin, written by the framing's writer task.
+    writer: JsonLinesWriter<RpcMessage>,
     submissions: mpsc::Receiver<Submission>,
     events: mpsc::Sender<Event>,
     status: watch::Sender<AgentStatus>,
@@ -400,10 +383,9 @@ enum Flow {
     Orphaned,
 }
 
-impl<R, W> Driver<R, W>
+impl<R> Driver<R>
 where
     R: AsyncRead + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin + Send + 'static,
 {
     async fn run(mut self, child: Option<ChildProcess>) {
         if let Some(first) = self.first.take()
@@ -428,15 +410,9 @@ where
                     }
                     None => return self.orphaned(child).await,
                 },
-                frame = self.lines.next() => match frame {
-                    Ok(Frame::Line(bytes)) => self.on_line(&bytes, &mut out),
-                    Ok(Frame::Oversized(len)) => out.events.push(Event::new(
-                        self.mapper.active_event_id().unwrap_or_default(),
-                        EventMsg::warning(format!(
-                            "skipped a {len}-byte line from codex app-server: longer than the limit"
-                        )),
-                    )),
-                    Ok(Frame::Eof) => return self.died(None, child).await,
+                frame = self.lines.next_frame() => match frame {
+                    Ok(Some(frame)) => self.on_frame(frame, &mut out),
+                    Ok(None) => return self.died(None, child).await,
                     Err(err) => return self.died(Some(err), child).await,
                 },
             }
@@ -446,37 +422,29 @@ where
         }
     }
 
-    fn on_line(&mut self, bytes: &[u8], out: &mut Output) {
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return;
-        }
-        match serde_json::from_slice::<Value>(bytes) {
-            Ok(value) => self.mapper.on_line(value, out),
-            Err(err) => {
-                let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
-                out.events.push(Event::new(
-                    self.mapper.active_event_id().unwrap_or_default(),
-                    EventMsg::warning(format!(
-                        "skipped a line from codex app-server that is not JSON ({err}): {shown}"
-                    )),
-                ));
-            }
+    fn on_frame(&mut self, frame: Frame<RpcMessage>, out: &mut Output) {
+        match frame {
+            Frame::Message(RpcMessage(value)) => self.mapper.on_line(value, out),
+            Frame::Bad(bad) => out.events.push(Event::new(
+                self.mapper.active_event_id().unwrap_or_default(),
+                EventMsg::warning(bad.to_string()),
+            )),
         }
     }
 
     /// Write the messages, then hand over the events and status.
     async fn emit(&mut self, out: Output) -> Flow {
         let Output { messages, mut events, status } = out;
-        if !messages.is_empty()
-            && let Some(writer) = self.writer.as_mut()
-            && let Err(err) = write_messages(writer, &messages).await
-        {
-            // Codex is most likely gone; the end of its output says how.
-            let id = self.mapper.active_event_id().unwrap_or_default();
-            events.push(Event::new(
-                id,
-                EventMsg::error(format!("writing to codex app-server failed: {err}")),
-            ));
+        for message in messages {
+            if let Err(err) = self.writer.send(RpcMessage(message)).await {
+                // Codex is most likely gone; the end of its output says how.
+                let id = self.mapper.active_event_id().unwrap_or_default();
+                events.push(Event::new(
+                    id,
+                    EventMsg::error(format!("writing to codex app-server failed: {err}")),
+                ));
+                break;
+            }
         }
         if let Some(status) = status {
             self.status.send_replace(status);
@@ -490,8 +458,8 @@ where
     }
 
     /// The app-server's output ended without a shutdown: it exited or crashed.
-    async fn died(mut self, err: Option<std::io::Error>, child: Option<ChildProcess>) {
-        self.writer = None;
+    async fn died(self, err: Option<std::io::Error>, child: Option<ChildProcess>) {
+        self.writer.abort();
         let how = match child {
             Some(mut child) => child.terminate(self.term_grace, self.term_grace).await,
             None => "its output ended".to_string(),
@@ -514,15 +482,14 @@ where
     async fn shutdown(mut self, submission_id: String, child: Option<ChildProcess>) {
         self.submissions.close();
         let deadline = Instant::now() + self.shutdown_grace;
-        if let Some(mut writer) = self.writer.take() {
-            let _ = tokio::time::timeout_at(deadline, writer.shutdown()).await;
+        if tokio::time::timeout_at(deadline, self.writer.close()).await.is_err() {
+            self.writer.abort();
         }
         loop {
             let mut out = Output::default();
-            match tokio::time::timeout_at(deadline, self.lines.next()).await {
-                Ok(Ok(Frame::Line(bytes))) => self.on_line(&bytes, &mut out),
-                Ok(Ok(Frame::Oversized(_))) => {}
-                Ok(Ok(Frame::Eof) | Err(_)) | Err(_) => break,
+            match tokio::time::timeout_at(deadline, self.lines.next_frame()).await {
+                Ok(Ok(Some(frame))) => self.on_frame(frame, &mut out),
+                Ok(Ok(None) | Err(_)) | Err(_) => break,
             }
             if let Flow::Orphaned = self.emit(out).await {
                 break;
@@ -537,8 +504,8 @@ where
     }
 
     /// The handle was dropped (it already killed the process group): reap and stop.
-    async fn orphaned(mut self, child: Option<ChildProcess>) {
-        self.writer = None;
+    async fn orphaned(self, child: Option<ChildProcess>) {
+        self.writer.abort();
         if let Some(mut child) = child {
             child.terminate(Duration::ZERO, Duration::ZERO).await;
         }

@@ -58,11 +58,15 @@
 //! `initialize` and `thread/start` and into the process environment as `TRACEPARENT` /
 //! `TRACESTATE`.
 //!
-//! Process handling: the stdio transport's child-process agent frames our own JSON lines, and
-//! Codex speaks JSON-RPC, so this crate starts its child itself with the same discipline: its
-//! own process group; shutdown closes stdin, waits the grace period, then SIGTERM and SIGKILL
-//! to the group; dropping the handle kills the group (one system call, no runtime needed);
-//! every child is reaped.
+//! Framing and process handling: lines are read and written with the stdio transport's
+//! JSON-lines framing (`delegate_transport_stdio::JsonLinesReader` / `JsonLinesWriter`, over a
+//! JSON-RPC message type): the same line limit, and a bad or oversized line becomes a `warning`
+//! naming its line number while the stream goes on. The transport's `ChildProcessAgent` frames
+//! our own protocol, not Codex's JSON-RPC, and offers no bare child process, so this crate
+//! starts its child itself with the same discipline: its own process group; shutdown closes
+//! stdin, waits the grace period, then SIGTERM and SIGKILL to the group; whatever is left in the
+//! group after Codex exits is killed; dropping the handle kills the group (one system call, no
+//! runtime needed); the child is reaped.
 //!
 //! # Example
 //!
@@ -101,11 +105,11 @@
 mod agent;
 mod error;
 mod jsonrpc;
-mod lines;
 mod mapping;
 mod options;
 mod process;
 mod shell;
+mod wire;
 
 #[cfg(feature = "test-util")]
 pub mod test_util;

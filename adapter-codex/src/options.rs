@@ -20,10 +20,10 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// second is not going to honour it.
 pub const DEFAULT_TERM_GRACE: Duration = Duration::from_millis(500);
 
-/// Longest line accepted from the app-server, as DESIGN §5 suggests for JSON lines. A command's
-/// aggregated output travels inside one line, so this is generous; past it the line is skipped
-/// with a warning rather than buffered.
-pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// Longest line accepted from the app-server: the stdio transport's limit (16 MiB). A
+/// command's aggregated output travels inside one line, so this is generous; past it the line
+/// is skipped with a warning rather than buffered.
+pub const DEFAULT_MAX_LINE_BYTES: usize = delegate_transport_stdio::DEFAULT_MAX_LINE_LEN;
 
 /// When Codex asks before running a command (`approvalPolicy` of the thread).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

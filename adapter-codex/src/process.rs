@@ -1,8 +1,8 @@
 //! The Codex child process: started as the leader of its own process group, ended the bounded
 //! way (stdin closed → grace → SIGTERM to the group → SIGKILL to the group), killed on drop.
 //!
-//! This is the minimum the adapter needs; see the crate docs for why it is not the stdio
-//! transport's `ChildProcessAgent` (that one speaks our JSON lines, not Codex's JSON-RPC).
+//! This is the minimum the adapter needs; the stdio transport's `ChildProcessAgent` follows the
+//! same sequence but speaks our protocol on the pipes, not Codex's JSON-RPC.
 
 use std::process::ExitStatus;
 use std::process::Stdio;

@@ -61,7 +61,14 @@ async fn a_one_shot_delegation_lets_the_policy_approve_one_command_and_deny_anot
         ),
     )
     .await
-    .expect("the one-shot ends within the bound")
+    .unwrap_or_else(|_| {
+        panic!(
+            "the one-shot did not end within {EVENT_WAIT:?}; the model was asked {} times\n\
+             codex log:\n{}",
+            mock.requests().len(),
+            sandbox.codex_log()
+        )
+    })
     .expect("the one-shot runs");
 
     assert_eq!(outcome.end, TurnEnd::Completed);

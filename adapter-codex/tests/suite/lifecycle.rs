@@ -75,3 +75,43 @@ async fn dropping_the_agent_mid_turn_kills_and_reaps_codex() {
     assert_nothing_left(pid, &sandbox).await;
     drop(mock);
 }
+
+#[tokio::test]
+async fn shutdown_mid_turn_ends_codex_within_the_grace_period() {
+    let script = vec![ScriptedResponse::slow_stream(200, Duration::from_millis(100))];
+    let grace = Duration::from_secs(5);
+    let mut s = Session::start_with(script, |o| o.with_shutdown_grace(grace, Duration::ZERO)).await;
+    s.submit("turn-1", Op::user_text("talk")).await;
+    s.until("a message delta", |m| matches!(m, EventMsg::AgentMessageDelta(_))).await;
+    let asked = std::time::Instant::now();
+    s.shutdown().await;
+    // Within the grace period: codex went by itself when its stdin closed, no signal needed.
+    assert!(asked.elapsed() < grace, "shutdown took {:?}", asked.elapsed());
+}
+
+#[tokio::test]
+async fn an_unsupported_version_is_refused_and_nothing_is_left() {
+    // A stand-in that answers `initialize` as a newer Codex would, then waits: `sh` runs the
+    // file `app-server` in the working directory (no freshly written executable, so no
+    // "text file busy" when another test forks at that moment).
+    let dir = TempDir::new("delegate-codex-fake").unwrap();
+    let script = "read line\n\
+        echo '{\"id\":1,\"result\":{\"userAgent\":\"delegate/0.170.0 (fake)\"}}'\n\
+        exec sleep 30\n";
+    std::fs::write(dir.path().join("app-server"), script).unwrap();
+    let marker = dir.path().join("marker");
+    let options = CodexOptions::new(dir.path())
+        .with_program("/bin/sh")
+        .with_env("DELEGATE_TEST_MARKER", &marker);
+    let err = tokio::time::timeout(super::harness::EVENT_WAIT, CodexAgent::spawn(options))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, CodexError::UnsupportedVersion { .. }), "{err:?}");
+    assert!(err.to_string().contains("0.170.0"), "{err}");
+    let leftovers = delegate_adapter_codex::test_util::processes_with_env(
+        "DELEGATE_TEST_MARKER",
+        marker.as_os_str(),
+    );
+    assert!(leftovers.is_empty(), "the refused process is gone: {leftovers:?}");
+}
