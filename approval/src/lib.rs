@@ -273,6 +273,7 @@ pub use request::Answer;
 pub use request::ApprovalRequest;
 pub use request::Request;
 pub use request::Verdict;
+pub use request::display_safe;
 pub use request::shell_join;
 pub use rules::ChangeKind;
 pub use rules::MAX_RULES_FILE_LEN;

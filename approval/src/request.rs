@@ -78,12 +78,20 @@ impl ApprovalRequest {
     /// One line saying what is asked, for prompts, logs and `approval_pending` events.
     pub fn summary(&self) -> String {
         match &self.request {
-            Request::Exec(r) => format!("run `{}` in {}", shell_join(&r.command), r.cwd.display()),
+            Request::Exec(r) => {
+                format!(
+                    "run `{}` in {}",
+                    shell_join(&r.command),
+                    display_safe(&r.cwd.to_string_lossy())
+                )
+            }
             Request::Patch(r) => {
                 let paths: Vec<String> = r
                     .changes
                     .iter()
-                    .map(|(p, c)| format!("{} {}", c.kind_str(), p.display()))
+                    .map(|(p, c)| {
+                        format!("{} {}", c.kind_str(), display_safe(&p.to_string_lossy()))
+                    })
                     .collect();
                 format!("apply patch: {}", paths.join(", "))
             }
@@ -94,10 +102,10 @@ impl ApprovalRequest {
                 }
                 if let Some(fs) = &r.permissions.file_system {
                     for p in fs.read.iter().flatten() {
-                        parts.push(format!("read {}", p.display()));
+                        parts.push(format!("read {}", display_safe(&p.to_string_lossy())));
                     }
                     for p in fs.write.iter().flatten() {
-                        parts.push(format!("write {}", p.display()));
+                        parts.push(format!("write {}", display_safe(&p.to_string_lossy())));
                     }
                 }
                 if parts.is_empty() {
@@ -106,7 +114,8 @@ impl ApprovalRequest {
                 format!("grant permissions: {}", parts.join(", "))
             }
             Request::UserInput(r) => {
-                let qs: Vec<&str> = r.questions.iter().map(|q| q.question.as_str()).collect();
+                let qs: Vec<String> =
+                    r.questions.iter().map(|q| display_safe(&q.question)).collect();
                 format!("answer: {}", qs.join(" / "))
             }
         }
@@ -148,11 +157,16 @@ impl ApprovalRequest {
     }
 }
 
-/// Join argv for display, quoting words that need it.
+/// Join argv for display, quoting words that need it. Words with control characters or
+/// invisible formatting characters (bidi overrides, zero-width spaces) are written in ANSI-C
+/// quoting (`$'…'`) with those characters escaped, so a prompt cannot be made to show a different
+/// command than the one asked for.
 pub fn shell_join(argv: &[String]) -> String {
     argv.iter()
         .map(|w| {
-            if !w.is_empty()
+            if w.chars().any(is_deceptive) {
+                ansi_c_quote(w)
+            } else if !w.is_empty()
                 && w.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@%+".contains(&b))
             {
                 w.clone()
@@ -162,6 +176,54 @@ pub fn shell_join(argv: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Text for a person to read, with control and invisible formatting characters escaped (as in
+/// [`shell_join`]); used for paths and questions in summaries.
+pub fn display_safe(text: &str) -> String {
+    if text.chars().any(is_deceptive) { ansi_c_quote(text) } else { text.to_string() }
+}
+
+/// Characters that change what a terminal shows without being seen: C0/C1 controls, bidi
+/// embeddings, overrides and isolates, zero-width characters, the BOM.
+fn is_deceptive(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
+fn ansi_c_quote(word: &str) -> String {
+    let mut out = String::from("$'");
+    for c in word.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if is_deceptive(c) && (c as u32) < 0x100 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if is_deceptive(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn deceptive_characters_are_escaped_for_display() {
+        let argv =
+            vec!["echo".to_string(), "safe\u{202E}txt.exe".to_string(), "a\x1b[2Kb".to_string()];
+        assert_eq!(shell_join(&argv), r"echo $'safe\u202etxt.exe' $'a\x1b[2Kb'");
+        assert_eq!(shell_join(&["two words".into(), "it's".into()]), r"'two words' 'it'\''s'");
+        assert_eq!(display_safe("/repo/src"), "/repo/src");
+        assert_eq!(display_safe("line\nbreak"), r"$'line\nbreak'");
+    }
 }
 
 /// The answer to a request, shaped for its kind.

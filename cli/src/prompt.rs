@@ -10,6 +10,7 @@ use delegate_approval::ApprovalRequest;
 use delegate_approval::Approver;
 use delegate_approval::Request;
 use delegate_approval::Verdict;
+use delegate_approval::display_safe;
 use delegate_protocol::DecidedBy;
 use delegate_protocol::Decision;
 use delegate_protocol::RequestUserInputResponse;
@@ -94,11 +95,15 @@ fn header(request: &ApprovalRequest) -> String {
         _ => None,
     };
     if let Some(reason) = reason {
-        text.push_str(&format!("  reason: {reason}\n"));
+        text.push_str(&format!("  reason: {}\n", display_safe(&reason)));
     }
     if let Request::Patch(r) = &request.request {
         for (path, change) in &r.changes {
-            text.push_str(&format!("  {} {}\n", change.kind_str(), path.display()));
+            text.push_str(&format!(
+                "  {} {}\n",
+                change.kind_str(),
+                display_safe(&path.to_string_lossy())
+            ));
         }
     }
     text
@@ -133,10 +138,10 @@ impl TerminalApprover {
             Request::UserInput(r) => {
                 let mut answers = BTreeMap::new();
                 for question in &r.questions {
-                    let mut text = format!("  {}\n", question.question);
+                    let mut text = format!("  {}\n", display_safe(&question.question));
                     let options = question.options.clone().unwrap_or_default();
                     for (i, option) in options.iter().enumerate() {
-                        text.push_str(&format!("    {}. {}\n", i + 1, option.label));
+                        text.push_str(&format!("    {}. {}\n", i + 1, display_safe(&option.label)));
                     }
                     text.push_str("  answer (empty to skip) > ");
                     let Some(line) = self.ask(&text).await else {

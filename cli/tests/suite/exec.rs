@@ -134,7 +134,7 @@ fn ctrl_c_twice_shuts_down_a_hanging_agent_with_status_130() {
     let pid = child.id();
     // Wait until the agent is up, then interrupt twice.
     let up = Instant::now();
-    while processes_with(&marker).is_empty() {
+    while agents_with(&marker).is_empty() {
         assert!(up.elapsed() < Duration::from_secs(5), "the agent never started");
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -142,6 +142,14 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
     found
 }
 
+/// Like [`processes_with`], leaving out `delegate` itself (whose arguments hold the marker too).
+pub fn agents_with(marker: &str) -> Vec<u32> {
+    processes_with(marker)
+        .into_iter()
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() != "delegate"))
+        .collect()
+}
+
 /// Send a signal with the system's `kill` command.
 pub fn signal(pid: u32, sig: &str) {
     let status =
