@@ -72,7 +72,11 @@ pub trait WireMessage: Serialize + DeserializeOwned + Send + 'static {
     const STREAM: &'static str;
 
     /// Decode one line, without its newline, with an error that names the field, line and
-    /// column. Used to explain a line that failed the fast decode.
+    /// column.
+    ///
+    /// Readers decode a line with `serde_json::from_str` first (the line's UTF-8 is already
+    /// checked by then) and call this only to explain a line that failed, so it must agree with
+    /// the type's `Deserialize`.
     fn decode(line: &[u8]) -> Result<Self, DecodeError>;
 }
 

@@ -31,9 +31,10 @@ use crate::framing::DEFAULT_MAX_LINE_LEN;
 /// How long serving goes on after the input ends, waiting for the agent to finish
 /// (`shutdown_complete` or the end of its events), before it stops anyway.
 ///
-/// Two seconds is longer than the default stop sequence of a parent's [`ChildProcessAgent`]
-/// grace period, so a parent that closed our stdin still gets our last events; a parent that
-/// vanished does not keep us alive for long.
+/// An in-process agent normally finishes within milliseconds. Two seconds leaves room for one
+/// that has to wind work down, while a parent that vanished without a word does not keep us
+/// alive for long (and a parent using [`ChildProcessAgent`] sends SIGTERM after its own grace
+/// period anyway).
 ///
 /// [`ChildProcessAgent`]: crate::ChildProcessAgent
 pub const DEFAULT_SERVE_DRAIN_TIMEOUT: Duration = Duration::from_secs(2);

@@ -53,7 +53,7 @@ async fn a_normal_turn_then_shutdown_reports_every_status_and_leaves_nothing() {
     assert!(matches!(first.msg, EventMsg::SessionConfigured(_)), "{first:?}");
     assert_eq!(*status.borrow_and_update(), AgentStatus::Running);
 
-    agent.submit(turn("t1", "hello")).await.unwrap();
+    within("a submission", agent.submit(turn("t1", "hello"))).await.unwrap();
     let events = events_until(&agent, ends_turn).await;
     assert_eq!(messages(&events), ["echo: hello"]);
     assert!(events.iter().all(|e| e.id == "t1"));
@@ -66,14 +66,14 @@ async fn a_normal_turn_then_shutdown_reports_every_status_and_leaves_nothing() {
     assert_eq!(kinds, ["shutdown_complete"]);
     assert_eq!(rest[0].id, "shutdown");
     assert_eq!(final_status(&agent).await, AgentStatus::Shutdown);
-    assert!(agent.next_event().await.is_none(), "the stream stays ended");
+    assert!(within("the end", agent.next_event()).await.is_none(), "the stream stays ended");
     assert_no_leftovers(pid).await;
 }
 
 #[tokio::test]
 async fn an_interrupt_reports_interrupted() {
     let agent = fake_agent("turn").spawn().unwrap();
-    agent.submit(Submission::new("i1", Op::Interrupt)).await.unwrap();
+    within("a submission", agent.submit(Submission::new("i1", Op::Interrupt))).await.unwrap();
     let events = events_until(&agent, ends_turn).await;
     assert!(matches!(events.last().unwrap().msg, EventMsg::TurnAborted(_)));
     assert_eq!(*agent.status().borrow(), AgentStatus::Interrupted);
@@ -85,7 +85,7 @@ async fn an_interrupt_reports_interrupted() {
 async fn a_crash_mid_turn_ends_the_stream_with_an_error_naming_the_exit_code() {
     let agent = fake_agent("crash").arg("3").spawn().unwrap();
     let pid = agent.pid();
-    agent.submit(turn("t1", "go")).await.unwrap();
+    within("a submission", agent.submit(turn("t1", "go"))).await.unwrap();
     let events = drain(&agent).await;
     let last = events.last().unwrap();
     assert_eq!(last.id, "t1");
@@ -104,7 +104,7 @@ async fn a_crash_mid_turn_ends_the_stream_with_an_error_naming_the_exit_code() {
 #[tokio::test]
 async fn a_child_killed_by_a_signal_mid_turn_is_reported_with_the_signal() {
     let agent = fake_agent("crash-signal").spawn().unwrap();
-    agent.submit(turn("t9", "go")).await.unwrap();
+    within("a submission", agent.submit(turn("t9", "go"))).await.unwrap();
     let events = drain(&agent).await;
     assert_eq!(errors(&events), ["sub-agent was killed by signal 9 (SIGKILL) mid-turn (turn t9)"]);
     assert!(matches!(final_status(&agent).await, AgentStatus::Errored(m) if m.contains("SIGKILL")));
@@ -120,7 +120,7 @@ async fn a_child_that_exits_between_turns_with_a_failure_code_is_an_error() {
         final_status(&agent).await,
         AgentStatus::Errored("sub-agent exited with code 7 unexpectedly".into())
     );
-    let err = agent.submit(turn("late", "anyone?")).await.unwrap_err();
+    let err = within("a submission", agent.submit(turn("late", "anyone?"))).await.unwrap_err();
     assert!(err.to_string().contains("exited with code 7"), "{err}");
     assert_no_leftovers(agent.pid()).await;
 }
@@ -149,7 +149,7 @@ async fn a_child_that_ignores_shutdown_and_sigterm_is_killed_within_the_bounds()
 #[tokio::test]
 async fn a_shutdown_op_through_submit_arms_the_bounded_stop_sequence() {
     let agent = fake_agent("ignore-shutdown").spawn().unwrap();
-    agent.submit(Submission::new("bye", Op::Shutdown)).await.unwrap();
+    within("a submission", agent.submit(Submission::new("bye", Op::Shutdown))).await.unwrap();
     // Nobody calls `shutdown()`: the op alone must end the process.
     let exit = within("the child to be stopped", agent.wait()).await.unwrap();
     assert_eq!(exit.signal(), Some(9));
@@ -161,7 +161,7 @@ async fn a_shutdown_op_through_submit_arms_the_bounded_stop_sequence() {
 async fn a_flood_of_a_million_events_arrives_complete_and_in_order() {
     const COUNT: u64 = 1_000_000;
     let agent = fake_agent("flood").arg(COUNT.to_string()).spawn().unwrap();
-    agent.submit(turn("f", "go")).await.unwrap();
+    within("a submission", agent.submit(turn("f", "go"))).await.unwrap();
     // A million decodes take seconds in an unoptimised test build on a busy machine.
     let counted = within_for(Duration::from_secs(25), "the flood", async {
         let mut deltas = 0u64;
@@ -187,7 +187,7 @@ async fn a_flood_of_a_million_events_arrives_complete_and_in_order() {
 #[tokio::test]
 async fn a_child_flooding_a_consumer_that_stops_reading_still_shuts_down() {
     let agent = fake_agent("flood").arg("1000000").spawn().unwrap();
-    agent.submit(turn("f", "go")).await.unwrap();
+    within("a submission", agent.submit(turn("f", "go"))).await.unwrap();
     // Read a few, then stop: the child blocks on its full stdout.
     for _ in 0..10 {
         within("an event", agent.next_event()).await.unwrap();
@@ -202,7 +202,7 @@ async fn a_child_flooding_a_consumer_that_stops_reading_still_shuts_down() {
 async fn garbage_oversized_and_invalid_utf8_lines_become_warnings_and_the_turn_goes_on() {
     let agent =
         fake_agent("garbage").arg((2 << 20).to_string()).max_line_len(1 << 20).spawn().unwrap();
-    agent.submit(turn("g", "go")).await.unwrap();
+    within("a submission", agent.submit(turn("g", "go"))).await.unwrap();
     let events = events_until(&agent, ends_turn).await;
     assert_eq!(
         messages(&events),
@@ -256,7 +256,7 @@ async fn a_grandchild_holding_stdout_is_gone_after_shutdown() {
     assert_eq!(stat.pgid, pid as i32, "the grandchild is in the child's process group");
     assert_ne!(stat.state, 'Z');
 
-    agent.submit(turn("t1", "hi")).await.unwrap();
+    within("a submission", agent.submit(turn("t1", "hi"))).await.unwrap();
     events_until(&agent, ends_turn).await;
     let exit = within("shutdown", agent.shutdown()).await.unwrap();
     assert_eq!(exit.code(), Some(0), "the child itself exits cleanly");
@@ -424,7 +424,7 @@ fn dropping_the_agent_after_its_runtime_is_gone_still_kills_and_reaps_it() {
 async fn submitting_to_a_child_that_is_gone_fails_with_its_exit_status() {
     let agent = fake_agent("turn").spawn().unwrap();
     within("shutdown", agent.shutdown()).await.unwrap();
-    let err = agent.submit(turn("late", "hello?")).await.unwrap_err();
+    let err = within("a submission", agent.submit(turn("late", "hello?"))).await.unwrap_err();
     assert!(err.to_string().contains("exited with code 0"), "{err}");
     // A second shutdown returns the same status at once.
     let again = within("a second shutdown", agent.shutdown()).await.unwrap();
@@ -435,7 +435,9 @@ async fn submitting_to_a_child_that_is_gone_fails_with_its_exit_status() {
 #[tokio::test]
 async fn an_in_process_agent_served_on_stdio_works_as_a_child_process() {
     let agent = fake_agent("serve").spawn().unwrap();
-    agent.submit(Submission::new("t1", Op::user_text("served"))).await.unwrap();
+    within("a submission", agent.submit(Submission::new("t1", Op::user_text("served"))))
+        .await
+        .unwrap();
     let events = events_until(&agent, ends_turn).await;
     assert_eq!(messages(&events), ["echo: served"]);
     // A bad line reaches the server, which answers with a warning and goes on.
@@ -506,7 +508,7 @@ fn a_served_agent_exits_after_shutdown_even_if_its_stdin_stays_open() {
 #[tokio::test]
 async fn approvals_round_trip_over_stdio() {
     let agent = fake_agent("approvals").spawn().unwrap();
-    agent.submit(turn("a", "3")).await.unwrap();
+    within("a submission", agent.submit(turn("a", "3"))).await.unwrap();
     let mut answered = 0;
     within("three approvals", async {
         while let Some(event) = agent.next_event().await {
@@ -517,7 +519,9 @@ async fn approvals_round_trip_over_stdio() {
                         turn_id: Some(event.id.clone()),
                         decision: delegate_protocol::Decision::Approved,
                     };
-                    agent.submit(Submission::new("answer", answer)).await.unwrap();
+                    within("a submission", agent.submit(Submission::new("answer", answer)))
+                        .await
+                        .unwrap();
                     answered += 1;
                 }
                 EventMsg::TaskComplete(done) => {
@@ -567,7 +571,7 @@ async fn try_next_event_returns_ready_events_without_waiting() {
     assert_no_leftovers(idle_pid).await;
 
     let agent = fake_agent("flood").arg("1000").spawn().unwrap();
-    agent.submit(turn("f", "go")).await.unwrap();
+    within("a submission", agent.submit(turn("f", "go"))).await.unwrap();
     within("a first event", agent.next_event()).await.unwrap();
     let mut ready = 0;
     eventually("events to be ready", || {

@@ -92,7 +92,7 @@ async fn raw_garbage_between_good_lines_is_reported_and_skipped() {
     while let Some(event) = within("an event", reader.next_event()).await.unwrap() {
         events.push(event);
     }
-    writing.await.unwrap();
+    within("the writer", writing).await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.msg.kind()).collect();
     assert_eq!(kinds, ["agent_message_delta", "warning", "warning", "agent_message_delta"]);
     let EventMsg::Warning(utf8) = &events[2].msg else { unreachable!() };

@@ -74,8 +74,8 @@ async fn a_line_split_inside_a_utf8_character_and_between_cr_and_lf_decodes() {
         &line[cr + 1..],
     ];
     let mut reader = JsonLinesReader::<_, Event>::new(scripted(chunks));
-    assert_eq!(message_of(reader.next_frame().await.unwrap()), "héllo ✓");
-    assert!(reader.next_frame().await.unwrap().is_none());
+    assert_eq!(message_of(within("a frame", reader.next_frame()).await.unwrap()), "héllo ✓");
+    assert!(within("a frame", reader.next_frame()).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -83,9 +83,9 @@ async fn lines_arriving_one_byte_per_read_decode_in_order() {
     let input = [message_line("one"), message_line("two"), message_line("three")].concat();
     let mut reader = JsonLinesReader::<_, Event>::new(scripted(input.chunks(1)));
     for expected in ["one", "two", "three"] {
-        assert_eq!(message_of(reader.next_frame().await.unwrap()), expected);
+        assert_eq!(message_of(within("a frame", reader.next_frame()).await.unwrap()), expected);
     }
-    assert!(reader.next_frame().await.unwrap().is_none());
+    assert!(within("a frame", reader.next_frame()).await.unwrap().is_none());
     assert_eq!(reader.lines_read(), 3);
 }
 
@@ -94,9 +94,12 @@ async fn many_lines_in_one_read_are_all_returned() {
     let input: Vec<u8> = (0..500).flat_map(|i| message_line(&format!("m{i}"))).collect();
     let mut reader = JsonLinesReader::<_, Event>::new(scripted([&input[..]]));
     for i in 0..500 {
-        assert_eq!(message_of(reader.next_frame().await.unwrap()), format!("m{i}"));
+        assert_eq!(
+            message_of(within("a frame", reader.next_frame()).await.unwrap()),
+            format!("m{i}")
+        );
     }
-    assert!(reader.next_frame().await.unwrap().is_none());
+    assert!(within("a frame", reader.next_frame()).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -104,13 +107,13 @@ async fn try_next_frame_takes_only_lines_already_read() {
     let first = [message_line("a"), message_line("b"), message_line("c")[..10].to_vec()].concat();
     let rest = message_line("c")[10..].to_vec();
     let mut reader = JsonLinesReader::<_, Event>::new(scripted([&first[..], &rest[..]]));
-    assert_eq!(message_of(reader.next_frame().await.unwrap()), "a");
+    assert_eq!(message_of(within("a frame", reader.next_frame()).await.unwrap()), "a");
     assert_eq!(message_of(reader.try_next_frame()), "b");
     // The start of "c" is buffered, but not its end: nothing without a read.
     assert!(reader.try_next_frame().is_none());
-    assert_eq!(message_of(reader.next_frame().await.unwrap()), "c");
+    assert_eq!(message_of(within("a frame", reader.next_frame()).await.unwrap()), "c");
     assert!(reader.try_next_frame().is_none());
-    assert!(reader.next_frame().await.unwrap().is_none());
+    assert!(within("a frame", reader.next_frame()).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -120,24 +123,24 @@ async fn an_oversized_line_is_discarded_as_it_streams_in_and_the_stream_goes_on(
     let mut chunks: Vec<&[u8]> = huge.chunks(1000).collect();
     chunks.push(&after);
     let mut reader = JsonLinesReader::<_, Event>::with_max_line_len(scripted(chunks), 1024);
-    let bad = bad_of(reader.next_frame().await.unwrap());
+    let bad = bad_of(within("a frame", reader.next_frame()).await.unwrap());
     assert_eq!(bad.line, 1);
     assert_eq!(bad.problem, LineProblem::TooLong { len: huge.len() as u64 - 1, max: 1024 });
     assert!(bad.excerpt.starts_with(r#"{"id":"t1","msg":{"type":"agent_message""#), "{bad}");
     let text = bad.to_string();
     assert!(text.contains("line 1 of the event stream was skipped"), "{text}");
     assert!(text.contains("more than the limit of 1024 bytes"), "{text}");
-    assert_eq!(message_of(reader.next_frame().await.unwrap()), "after");
-    assert!(reader.next_frame().await.unwrap().is_none());
+    assert_eq!(message_of(within("a frame", reader.next_frame()).await.unwrap()), "after");
+    assert!(within("a frame", reader.next_frame()).await.unwrap().is_none());
 }
 
 #[tokio::test]
 async fn an_oversized_line_with_its_newline_in_the_same_read_is_reported() {
     let input = [message_line(&"y".repeat(5000)), message_line("after")].concat();
     let mut reader = JsonLinesReader::<_, Event>::with_max_line_len(scripted([&input[..]]), 1000);
-    let bad = bad_of(reader.next_frame().await.unwrap());
+    let bad = bad_of(within("a frame", reader.next_frame()).await.unwrap());
     assert!(matches!(bad.problem, LineProblem::TooLong { max: 1000, .. }), "{bad}");
-    assert_eq!(message_of(reader.next_frame().await.unwrap()), "after");
+    assert_eq!(message_of(within("a frame", reader.next_frame()).await.unwrap()), "after");
 }
 
 #[tokio::test]
@@ -148,8 +151,8 @@ async fn a_line_of_exactly_the_limit_is_accepted_and_one_byte_more_is_not() {
     let input = [exact.clone(), over].concat();
     let mut reader =
         JsonLinesReader::<_, Event>::with_max_line_len(scripted(input.chunks(7)), limit);
-    assert_eq!(message_of(reader.next_frame().await.unwrap()), "abc");
-    let bad = bad_of(reader.next_frame().await.unwrap());
+    assert_eq!(message_of(within("a frame", reader.next_frame()).await.unwrap()), "abc");
+    let bad = bad_of(within("a frame", reader.next_frame()).await.unwrap());
     assert_eq!(bad.problem, LineProblem::TooLong { len: limit as u64 + 1, max: limit });
 }
 
@@ -162,11 +165,11 @@ async fn invalid_utf8_becomes_a_warning_naming_the_line_and_offset() {
     ]
     .concat();
     let mut reader = JsonLinesReader::<_, Event>::new(scripted([&input[..]]));
-    assert_eq!(message_of(reader.next_frame().await.unwrap()), "before");
-    let bad = bad_of(reader.next_frame().await.unwrap());
+    assert_eq!(message_of(within("a frame", reader.next_frame()).await.unwrap()), "before");
+    let bad = bad_of(within("a frame", reader.next_frame()).await.unwrap());
     assert_eq!(bad.line, 2);
     assert_eq!(bad.problem, LineProblem::InvalidUtf8 { valid_up_to: 51 });
-    assert_eq!(message_of(reader.next_frame().await.unwrap()), "after");
+    assert_eq!(message_of(within("a frame", reader.next_frame()).await.unwrap()), "after");
 }
 
 #[tokio::test]
@@ -174,7 +177,7 @@ async fn invalid_utf8_in_a_value_serde_would_ignore_is_still_reported() {
     // `shutdown_complete` ignores its fields, so serde alone would accept these bytes.
     let input = b"{\"id\":\"s\",\"msg\":{\"type\":\"shutdown_complete\",\"x\":\"\xc3\x28\"}}\n";
     let mut reader = JsonLinesReader::<_, Event>::new(scripted([&input[..]]));
-    let bad = bad_of(reader.next_frame().await.unwrap());
+    let bad = bad_of(within("a frame", reader.next_frame()).await.unwrap());
     assert!(matches!(bad.problem, LineProblem::InvalidUtf8 { .. }), "{bad}");
 }
 
@@ -191,7 +194,7 @@ async fn malformed_lines_become_warning_events_naming_line_field_and_column() {
     let mut reader = JsonLinesReader::<_, Event>::new(scripted([&input[..]]));
     let events: Vec<Event> = {
         let mut events = Vec::new();
-        while let Some(event) = reader.next_event().await.unwrap() {
+        while let Some(event) = within("an event", reader.next_event()).await.unwrap() {
             events.push(event);
         }
         events
@@ -214,9 +217,9 @@ async fn blank_lines_and_crlf_are_skipped_but_counted() {
         [b"\n\r\n   \n".to_vec(), message_line("x"), b"\r\n".to_vec(), b"oops\r\n".to_vec()]
             .concat();
     let mut reader = JsonLinesReader::<_, Event>::new(scripted(input.chunks(5)));
-    assert_eq!(message_of(reader.next_frame().await.unwrap()), "x");
-    assert_eq!(bad_of(reader.next_frame().await.unwrap()).line, 6);
-    assert!(reader.next_frame().await.unwrap().is_none());
+    assert_eq!(message_of(within("a frame", reader.next_frame()).await.unwrap()), "x");
+    assert_eq!(bad_of(within("a frame", reader.next_frame()).await.unwrap()).line, 6);
+    assert!(within("a frame", reader.next_frame()).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -224,18 +227,18 @@ async fn a_last_line_without_a_newline_is_read() {
     let mut line = message_line("no newline");
     line.pop();
     let mut reader = JsonLinesReader::<_, Event>::new(scripted(line.chunks(10)));
-    assert_eq!(message_of(reader.next_frame().await.unwrap()), "no newline");
-    assert!(reader.next_frame().await.unwrap().is_none());
+    assert_eq!(message_of(within("a frame", reader.next_frame()).await.unwrap()), "no newline");
+    assert!(within("a frame", reader.next_frame()).await.unwrap().is_none());
 }
 
 #[tokio::test]
 async fn a_stream_cut_mid_line_reports_the_truncated_line() {
     let line = message_line("cut short");
     let mut reader = JsonLinesReader::<_, Event>::new(scripted([&line[..20]]));
-    let bad = bad_of(reader.next_frame().await.unwrap());
+    let bad = bad_of(within("a frame", reader.next_frame()).await.unwrap());
     assert!(matches!(bad.problem, LineProblem::Malformed(_)), "{bad}");
     assert!(bad.to_string().contains("EOF"), "{bad}");
-    assert!(reader.next_frame().await.unwrap().is_none());
+    assert!(within("a frame", reader.next_frame()).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -246,8 +249,8 @@ async fn a_read_error_is_returned_after_the_lines_before_it() {
         .read_error(io::Error::new(io::ErrorKind::ConnectionReset, "peer vanished"))
         .build();
     let mut reader = JsonLinesReader::<_, Event>::new(mock);
-    assert_eq!(message_of(reader.next_frame().await.unwrap()), "fine");
-    let err = reader.next_frame().await.unwrap_err();
+    assert_eq!(message_of(within("a frame", reader.next_frame()).await.unwrap()), "fine");
+    let err = within("a frame", reader.next_frame()).await.unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
 }
 
@@ -260,16 +263,21 @@ async fn next_frame_is_cancel_safe_mid_line() {
     // The first call reads half the line, then is dropped while waiting for the rest.
     let early = tokio::time::timeout(Duration::from_millis(10), reader.next_frame()).await;
     assert!(early.is_err(), "the line cannot be complete yet");
-    assert_eq!(message_of(reader.next_frame().await.unwrap()), "patience");
+    assert_eq!(message_of(within("a frame", reader.next_frame()).await.unwrap()), "patience");
 }
 
 #[tokio::test]
 async fn submissions_decode_with_the_same_framing() {
     let input = b"{\"id\":\"s1\",\"op\":{\"type\":\"interrupt\"}}\n{\"op\":{}}\n";
     let mut reader = JsonLinesReader::<_, Submission>::new(scripted([&input[..]]));
-    let Some(Frame::Message(submission)) = reader.next_frame().await.unwrap() else { panic!() };
+    let Some(Frame::Message(submission)) = within("a frame", reader.next_frame()).await.unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(submission, Submission::new("s1", Op::Interrupt));
-    let Some(Frame::Bad(bad)) = reader.next_frame().await.unwrap() else { panic!() };
+    let Some(Frame::Bad(bad)) = within("a frame", reader.next_frame()).await.unwrap() else {
+        panic!()
+    };
     assert!(bad.to_string().starts_with("line 2 of the submission stream"), "{bad}");
 }
 
@@ -327,7 +335,9 @@ async fn a_burst_is_written_in_few_writes_and_flushed_once_the_queue_drains() {
     // On this single-threaded runtime the writer task does not run until we yield, so all 100
     // messages are queued before it wakes: a burst.
     for i in 0..100 {
-        writer.send(Submission::new(format!("s{i}"), Op::Interrupt)).await.unwrap();
+        within("a send", writer.send(Submission::new(format!("s{i}"), Op::Interrupt)))
+            .await
+            .unwrap();
     }
     within("the writer to close", writer.close()).await.unwrap();
     let log = output.log.lock().unwrap();
@@ -349,7 +359,7 @@ async fn each_message_is_one_json_line() {
     let expected = b"{\"id\":\"s1\",\"op\":{\"type\":\"shutdown\"}}\n";
     let mock = Builder::new().write(expected).build();
     let writer = JsonLinesWriter::<Submission>::spawn(mock);
-    writer.send(Submission::new("s1", Op::Shutdown)).await.unwrap();
+    within("a send", writer.send(Submission::new("s1", Op::Shutdown))).await.unwrap();
     within("the writer to close", writer.close()).await.unwrap();
 }
 
@@ -359,11 +369,11 @@ async fn a_write_error_stops_the_writer_and_later_sends_say_why() {
         .write_error(io::Error::new(io::ErrorKind::BrokenPipe, "reader gone"))
         .build();
     let writer = JsonLinesWriter::<Submission>::spawn(mock);
-    writer.send(Submission::new("s1", Op::Interrupt)).await.unwrap();
+    within("a send", writer.send(Submission::new("s1", Op::Interrupt))).await.unwrap();
     let closed = within("the writer to close", writer.close()).await.unwrap_err();
     assert!(closed.to_string().contains("reader gone"), "{closed}");
     let TransportError::Closed { reason } =
-        writer.send(Submission::new("s2", Op::Interrupt)).await.unwrap_err()
+        within("a send", writer.send(Submission::new("s2", Op::Interrupt))).await.unwrap_err()
     else {
         panic!("expected Closed")
     };
@@ -377,6 +387,7 @@ async fn sending_after_close_fails_and_closing_twice_is_fine() {
     assert!(writer.stopped().is_none());
     within("the writer to close", writer.close()).await.unwrap();
     within("the writer to close again", writer.close()).await.unwrap();
-    let err = writer.send(Submission::new("late", Op::Interrupt)).await.unwrap_err();
+    let err =
+        within("a send", writer.send(Submission::new("late", Op::Interrupt))).await.unwrap_err();
     assert!(err.to_string().contains("closed"), "{err}");
 }

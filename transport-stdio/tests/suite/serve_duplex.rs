@@ -29,8 +29,8 @@ struct Parent {
 
 impl Parent {
     async fn send_line(&mut self, line: &[u8]) {
-        self.input.write_all(line).await.unwrap();
-        self.input.write_all(b"\n").await.unwrap();
+        within("writing a line", self.input.write_all(line)).await.unwrap();
+        within("writing a newline", self.input.write_all(b"\n")).await.unwrap();
     }
 
     async fn submit(&mut self, submission: &Submission) {
@@ -69,10 +69,15 @@ async fn submissions_reach_the_agent_and_its_events_come_back() {
     assert_eq!(within("a submission", script.submissions.recv()).await.unwrap(), submission);
 
     let reply = Event::new("t1", EventMsg::warning("from the agent"));
-    script.events.send(reply.clone()).await.unwrap();
+    within("an event from the script", script.events.send(reply.clone())).await.unwrap();
     assert_eq!(parent.next().await.unwrap(), reply);
 
-    script.events.send(Event::new("", EventMsg::ShutdownComplete)).await.unwrap();
+    within(
+        "an event from the script",
+        script.events.send(Event::new("", EventMsg::ShutdownComplete)),
+    )
+    .await
+    .unwrap();
     assert!(matches!(parent.next().await.unwrap().msg, EventMsg::ShutdownComplete));
     assert_eq!(within("the server", server).await.unwrap().unwrap(), ServeEnd::ShutdownComplete);
     assert!(parent.next().await.is_none(), "output is closed after serving");
@@ -110,9 +115,19 @@ async fn everything_before_shutdown_complete_is_flushed_when_serving_ends() {
     let (mut parent, script, server) = start(ServeOptions::default());
     let emitting = tokio::spawn(async move {
         for i in 0..500 {
-            script.events.send(Event::new(format!("e{i}"), EventMsg::warning("x"))).await.unwrap();
+            within(
+                "an event from the script",
+                script.events.send(Event::new(format!("e{i}"), EventMsg::warning("x"))),
+            )
+            .await
+            .unwrap();
         }
-        script.events.send(Event::new("", EventMsg::ShutdownComplete)).await.unwrap();
+        within(
+            "an event from the script",
+            script.events.send(Event::new("", EventMsg::ShutdownComplete)),
+        )
+        .await
+        .unwrap();
         script
     });
     let mut ids = Vec::new();
@@ -132,7 +147,12 @@ async fn input_eof_asks_the_agent_to_shut_down_and_forwards_its_last_events() {
     drop(input);
     let shutdown = within("the implied shutdown", script.submissions.recv()).await.unwrap();
     assert_eq!(shutdown, Submission::new(SHUTDOWN_SUBMISSION_ID, Op::Shutdown));
-    script.events.send(Event::new("shutdown", EventMsg::ShutdownComplete)).await.unwrap();
+    within(
+        "an event from the script",
+        script.events.send(Event::new("shutdown", EventMsg::ShutdownComplete)),
+    )
+    .await
+    .unwrap();
     let last = within("the last event", output.next_event()).await.unwrap().unwrap();
     assert!(matches!(last.msg, EventMsg::ShutdownComplete));
     assert_eq!(within("the server", server).await.unwrap().unwrap(), ServeEnd::ShutdownComplete);
@@ -145,7 +165,12 @@ async fn an_explicit_shutdown_is_not_sent_twice_at_input_eof() {
     let Parent { input, output: _output } = parent;
     drop(input);
     assert_eq!(within("the shutdown", script.submissions.recv()).await.unwrap().id, "bye");
-    script.events.send(Event::new("bye", EventMsg::ShutdownComplete)).await.unwrap();
+    within(
+        "an event from the script",
+        script.events.send(Event::new("bye", EventMsg::ShutdownComplete)),
+    )
+    .await
+    .unwrap();
     within("the server", server).await.unwrap().unwrap();
     assert!(script.submissions.try_recv().is_err(), "no second shutdown");
 }
