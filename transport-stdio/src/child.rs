@@ -268,6 +268,11 @@ impl ChildProcessAgentBuilder {
 
     /// Start the child. Must be called inside a tokio runtime with I/O and time enabled.
     ///
+    /// # Panics
+    ///
+    /// Inside a runtime without I/O enabled, as tokio's own pipe types do (the child is killed
+    /// and reaped first). Outside any runtime it returns [`TransportError::NoRuntime`] instead.
+    ///
     /// The child leads a new process group (so that signals reach its descendants too, and a
     /// Ctrl-C at the terminal reaches the parent only, which then shuts children down).
     pub fn spawn(self) -> Result<ChildProcessAgent, TransportError> {
@@ -343,6 +348,8 @@ impl ChildProcessAgentBuilder {
             .map_err(|source| TransportError::Spawn { program: self.program.clone(), source })?;
         let pid = Pid::from_child(&child);
         let guard = GroupKiller { pid, clean: AtomicBool::new(false) };
+        // tokio panics when registering the pipes in a runtime without I/O: kill on the way out.
+        let mut unwinding = KillOnUnwind { pid, armed: true };
         let pipes = child.stdin.take().zip(child.stdout.take());
         if let Err(unsent) = child_tx.send(child) {
             // The reaper thread is gone (it cannot be): reap here, after making the wait short.
@@ -367,6 +374,7 @@ impl ChildProcessAgentBuilder {
                 return Err(TransportError::Io(err));
             }
         };
+        unwinding.armed = false;
 
         let root = CancellationToken::new();
         let (status_tx, status_rx) = watch::channel(AgentStatus::PendingInit);
@@ -399,6 +407,20 @@ impl ChildProcessAgentBuilder {
             status: status_rx,
             root,
         })
+    }
+}
+
+/// SIGKILLs a fresh child's process group if `spawn` unwinds before the agent owns it.
+struct KillOnUnwind {
+    pid: Pid,
+    armed: bool,
+}
+
+impl Drop for KillOnUnwind {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = rustix::process::kill_process_group(self.pid, Signal::KILL);
+        }
     }
 }
 
