@@ -521,9 +521,14 @@ impl Shared {
     /// Start the stop sequence. A child that already exited by itself still counts as having
     /// exited by itself.
     fn request_stop(&self) {
+        self.note_stop_requested();
+        self.stop.cancel();
+    }
+
+    /// Remember that we asked the child to stop, unless it already exited by itself.
+    fn note_stop_requested(&self) {
         let exited = self.exit.borrow().is_some();
         self.with_state(|s| s.stop_requested |= !exited);
-        self.stop.cancel();
     }
 
     fn exit_status(&self) -> Option<Result<ExitStatus, String>> {
@@ -759,10 +764,9 @@ async fn read_events(
     events: mpsc::Sender<Vec<Event>>,
     cancel: CancellationToken,
 ) {
-    tokio::select! {
-        () = cancel.cancelled() => {}
-        () = read_until_end(&shared, stdout, max_line_len, early_events, &events) => {}
-    }
+    cancel
+        .run_until_cancelled(read_until_end(&shared, stdout, max_line_len, early_events, &events))
+        .await;
 }
 
 async fn read_until_end(
@@ -946,17 +950,22 @@ impl ChildProcessAgent {
 #[async_trait]
 impl Agent for ChildProcessAgent {
     /// Write `submission` to the child's stdin. A `shutdown` op also arms the stop sequence:
-    /// after the grace period the child's process group gets SIGTERM, then SIGKILL.
+    /// stdin is closed once it is written, and after the grace period the child's process group
+    /// gets SIGTERM, then SIGKILL.
+    ///
+    /// # Cancel safety
+    ///
+    /// If the future is dropped while the queue to the child is full, the submission was not
+    /// queued (and a `shutdown` op did not arm the stop sequence).
     async fn submit(&self, submission: Submission) -> Result<(), AgentError> {
         let is_shutdown = matches!(submission.op, Op::Shutdown);
         if is_shutdown {
-            self.shared.with_state(|s| {
-                s.stop_requested = true;
-                s.shutdown_sent = true;
-            });
+            // Before sending: the child may exit as soon as it reads the op.
+            self.shared.note_stop_requested();
         }
         let sent = self.shared.writer.send(submission).await;
-        if is_shutdown {
+        if is_shutdown && sent.is_ok() {
+            self.shared.with_state(|s| s.shutdown_sent = true);
             self.shared.stop.cancel();
         }
         sent.map_err(|err| {

@@ -535,7 +535,8 @@ impl<T: WireMessage> JsonLinesWriter<T> {
     }
 }
 
-/// Most messages taken from the queue at once.
+/// Most messages a writer takes from its queue at once: enough to turn a burst into one write,
+/// few enough that a slow write does not hold many messages out of the queue's accounting.
 const WRITE_BATCH: usize = 64;
 
 async fn write_lines<T: WireMessage, W: AsyncWrite + Unpin>(
