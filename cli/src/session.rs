@@ -6,6 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use delegate_adapter_codex::CodexAgent;
+use delegate_adapter_codex::CodexError;
+use delegate_adapter_codex::CodexOptions;
 use delegate_approval::Approver;
 use delegate_core::Agent;
 use delegate_core::Delegate;
@@ -48,9 +51,17 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The agent's process, for the final shutdown.
+enum Process {
+    /// A JSON-lines agent (the demo agent, or an agent command).
+    Child(Arc<ChildProcessAgent>),
+    /// A Codex app-server, through the Codex adapter.
+    Codex(Arc<CodexAgent>),
+}
+
 /// Everything a session needs, set up from the command line.
 struct Session {
-    child: Arc<ChildProcessAgent>,
+    process: Process,
     agent: Arc<dyn Agent>,
     approver: Arc<dyn Approver>,
     trace: W3cTraceContext,
@@ -70,7 +81,7 @@ fn trace_context(common: &CommonArgs, stderr: &Stderr) -> W3cTraceContext {
     W3cTraceContext::from_traceparent(TraceParent::new_root().to_string())
 }
 
-fn setup(
+async fn setup(
     common: &CommonArgs,
     agent_command: &[String],
     interactive_input: bool,
@@ -90,12 +101,51 @@ fn setup(
     let approver = policy::build(common, person)?;
 
     let codex = common.codex || common.agent.as_deref() == Some("codex");
-    if codex {
+    if codex && !agent_command.is_empty() {
         return Err(ConfigError(
-            "--codex: the Codex adapter is not part of this build yet; run a Codex-speaking bridge after `--` instead".into(),
+            "--codex drives Codex itself; drop the agent command after `--`".into(),
         )
         .into());
     }
+    let process = if codex {
+        spawn_codex(common, &trace).await?
+    } else {
+        spawn_child(agent_command, &trace)?
+    };
+    let mut agent: Arc<dyn Agent> = match &process {
+        Process::Child(child) => child.clone(),
+        Process::Codex(codex) => codex.clone(),
+    };
+    if let Some(path) = &common.record {
+        let recording = RecordingAgent::create(agent, path).map_err(|err| {
+            ConfigError(format!("cannot create the --record file {}: {err}", path.display()))
+        })?;
+        agent = Arc::new(recording);
+    }
+    let renderer = Renderer::new(common.json, stderr);
+    Ok(Session { process, agent, approver, trace, renderer, stdin })
+}
+
+async fn spawn_codex(common: &CommonArgs, trace: &W3cTraceContext) -> anyhow::Result<Process> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let mut options = CodexOptions::new(cwd).with_trace(Some(trace.clone()));
+    if let Some(bin) = &common.codex_bin {
+        options = options.with_program(bin);
+    }
+    match CodexAgent::spawn(options).await {
+        Ok(codex) => Ok(Process::Codex(Arc::new(codex))),
+        Err(
+            err @ (CodexError::BinaryNotFound { .. }
+            | CodexError::UnsupportedVersion { .. }
+            | CodexError::Spawn { .. }),
+        ) => Err(ConfigError(format!("--codex: {err}")).into()),
+        Err(err) => {
+            Err(anyhow::Error::new(err).context("--codex: the Codex app-server did not start"))
+        }
+    }
+}
+
+fn spawn_child(agent_command: &[String], trace: &W3cTraceContext) -> anyhow::Result<Process> {
     let (program, args): (std::ffi::OsString, Vec<String>) = match agent_command.split_first() {
         Some((program, args)) => (program.into(), args.to_vec()),
         None => {
@@ -111,16 +161,7 @@ fn setup(
         .trace_context(Some(trace.clone()))
         .spawn()
         .map_err(|err| ConfigError(format!("cannot start the agent command `{shown}`: {err}")))?;
-    let child = Arc::new(child);
-    let mut agent: Arc<dyn Agent> = child.clone();
-    if let Some(path) = &common.record {
-        let recording = RecordingAgent::create(agent, path).map_err(|err| {
-            ConfigError(format!("cannot create the --record file {}: {err}", path.display()))
-        })?;
-        agent = Arc::new(recording);
-    }
-    let renderer = Renderer::new(common.json, stderr);
-    Ok(Session { child, agent, approver, trace, renderer, stdin })
+    Ok(Process::Child(Arc::new(child)))
 }
 
 fn options(session: &Session) -> DelegateOptions {
@@ -141,7 +182,10 @@ enum End {
 
 fn classify(event: &Event, end: &mut Option<End>) {
     match &event.msg {
-        EventMsg::TaskComplete(_) => *end = Some(End::Completed),
+        EventMsg::TaskComplete(done) => {
+            let failed = done.extra.get("status").and_then(|s| s.as_str()) == Some("failed");
+            *end = Some(if failed { End::Failed } else { End::Completed });
+        }
         EventMsg::TurnAborted(a) if a.reason != TurnAbortReason::Replaced => {
             *end = Some(End::Aborted)
         }
@@ -152,11 +196,24 @@ fn classify(event: &Event, end: &mut Option<End>) {
 
 async fn finish(session: &Session, delegate: &Delegate) {
     let _ = tokio::time::timeout(FINAL_SHUTDOWN_LIMIT, delegate.finished()).await;
-    match tokio::time::timeout(FINAL_SHUTDOWN_LIMIT, session.child.shutdown()).await {
-        Ok(Ok(_status)) => {}
-        Ok(Err(err)) => session.renderer.note(&format!("delegate: stopping the agent: {err}")),
-        Err(_) => {
-            session.renderer.note("delegate: the agent did not stop in time; it was killed on exit")
+    match &session.process {
+        Process::Child(child) => match tokio::time::timeout(FINAL_SHUTDOWN_LIMIT, child.shutdown())
+            .await
+        {
+            Ok(Ok(_status)) => {}
+            Ok(Err(err)) => session.renderer.note(&format!("delegate: stopping the agent: {err}")),
+            Err(_) => session
+                .renderer
+                .note("delegate: the agent did not stop in time; it was killed on exit"),
+        },
+        Process::Codex(codex) => {
+            // The adapter ends the process the bounded way on `shutdown`; dropping the handle
+            // (when the session ends) kills whatever is left of its process group.
+            let bye = Submission::new("shutdown", Op::Shutdown);
+            let _ = tokio::time::timeout(Duration::from_secs(1), codex.submit(bye)).await;
+            let mut status = codex.status();
+            let _ =
+                tokio::time::timeout(FINAL_SHUTDOWN_LIMIT, status.wait_for(|s| s.is_final())).await;
         }
     }
 }
@@ -176,7 +233,7 @@ pub async fn exec(
 ) -> anyhow::Result<i32> {
     // Take over SIGINT before the agent starts, so no Ctrl-C falls on the default handler.
     let mut sigint = interrupts()?;
-    let mut session = setup(&common, &agent_command, false)?;
+    let mut session = setup(&common, &agent_command, false).await?;
     let cancel = CancellationToken::new();
     let input =
         Submission::new("task-1", Op::user_text(prompt)).with_trace(Some(session.trace.clone()));
@@ -265,7 +322,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// `delegate run`: a prompt loop, each line a turn.
 pub async fn run(common: CommonArgs, agent_command: Vec<String>) -> anyhow::Result<i32> {
     let mut sigint = interrupts()?;
-    let mut session = setup(&common, &agent_command, true)?;
+    let mut session = setup(&common, &agent_command, true).await?;
     let Some(stdin) = session.stdin.clone() else {
         return Err(ConfigError("stdin is not readable".into()).into());
     };

@@ -1,5 +1,6 @@
 //! Test modules and shared helpers.
 
+mod codex;
 mod exec;
 mod policy;
 mod support;

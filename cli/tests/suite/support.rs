@@ -146,7 +146,10 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
 pub fn agents_with(marker: &str) -> Vec<u32> {
     processes_with(marker)
         .into_iter()
-        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() != "delegate"))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() != "delegate")
+        })
         .collect()
 }
 
