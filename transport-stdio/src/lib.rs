@@ -16,10 +16,14 @@
 //! # Framing
 //!
 //! One JSON value per line, `\n`-terminated (a `\r` before it is tolerated, blank lines are
-//! skipped). The reader reads through one reused 64 KiB buffer and decodes each line in place
-//! with [`Event::from_json_slice`](delegate_protocol::Event::from_json_slice) /
-//! [`Submission::from_json_slice`](delegate_protocol::Submission::from_json_slice); a line that
-//! straddles two reads is gathered in a second reused buffer. Lines are limited to
+//! skipped). The reader reads through one reused 64 KiB buffer and decodes each line in place; a
+//! line that straddles two reads is gathered in a second reused buffer. A line is checked as
+//! UTF-8 as a whole and decoded from that `str` (so serde_json does not check its strings
+//! again); a line that fails is decoded again with
+//! [`Event::from_json_slice`](delegate_protocol::Event::from_json_slice) /
+//! [`Submission::from_json_slice`](delegate_protocol::Submission::from_json_slice) to learn
+//! which field is wrong. [`JsonLinesReader::try_next_frame`] takes the lines already read
+//! without waiting, so a burst is decoded in one go. Lines are limited to
 //! [`DEFAULT_MAX_LINE_LEN`] (16 MiB) by default: once a line passes the limit, its rest is
 //! discarded as it arrives, never buffered. A line that is too long, is not UTF-8 or does not
 //! decode becomes a [`BadLine`] — for event streams a `warning` event such as *"line 7 of the
@@ -51,6 +55,10 @@
 //!   stopped the same way.
 //! - After the child exits, whatever is left in its process group (grandchildren) gets SIGTERM,
 //!   then SIGKILL.
+//! - Events reach the consumer in batches of the lines that were ready together; `next_event`
+//!   waits for one, [`try_next_event`](delegate_core::Agent::try_next_event) takes the rest of
+//!   a burst without waiting. At most [`DEFAULT_EVENT_QUEUE_CAPACITY`] events wait for the
+//!   consumer (configurable); beyond that the child blocks on its own stdout.
 //! - **Drop** SIGKILLs the process group synchronously, so it works even when no tokio runtime
 //!   is running any more. A std thread that waits on the child reaps it in every case: no
 //!   orphans, no zombies.
@@ -122,6 +130,10 @@
 //!     Ok(())
 //! }
 //! ```
+//!
+//! [`serve_stdio`] reads stdin on a thread of its own ([`ThreadedStdin`]), not on tokio's
+//! blocking pool, so a parent that keeps our stdin open cannot stop the runtime from shutting
+//! down after serving ends.
 //!
 //! The fake agent this crate's tests use (`src/bin/delegate-fake-agent.rs`) has a `serve` mode
 //! built the same way.
