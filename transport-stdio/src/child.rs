@@ -795,7 +795,9 @@ async fn read_until_end(
             frame = reader.next_frame() => frame,
             () = &mut drain_ended => break,
         };
-        let mut batch = Vec::with_capacity(EVENT_BATCH);
+        // One slot for a lone event (the common case between turns and in round trips); a burst
+        // gets a full batch at its second event.
+        let mut batch = Vec::with_capacity(1);
         let mut frame = match frame {
             Ok(Some(frame)) => Some(frame),
             Ok(None) => {
@@ -820,6 +822,9 @@ async fn read_until_end(
                 }
             });
             frame = if batch.len() < EVENT_BATCH { reader.try_next_frame() } else { None };
+            if frame.is_some() && batch.len() == 1 {
+                batch.reserve_exact(EVENT_BATCH - 1);
+            }
         }
         if !seen_first && !batch.is_empty() {
             seen_first = true;

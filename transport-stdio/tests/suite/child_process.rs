@@ -135,7 +135,7 @@ async fn a_child_that_ignores_shutdown_and_sigterm_is_killed_within_the_bounds()
     let took = started.elapsed();
     assert_eq!(exit.signal(), Some(9), "{exit:?}");
     assert!(took >= STEP * 2, "SIGKILL came after {took:?}, before grace + term grace");
-    assert!(took < STEP * 3 + Duration::from_millis(700), "shutdown took {took:?}");
+    assert!(took < STEP * 3 + Duration::from_millis(1500), "shutdown took {took:?}");
     let events = drain(&agent).await;
     assert_eq!(
         warnings(&events),
@@ -236,7 +236,7 @@ async fn a_child_that_closes_stdout_but_stays_alive_is_stopped_and_reported() {
             "sub-agent closed its stdout but kept running; it was stopped and was killed by signal 15 (SIGTERM)"
         ]
     );
-    assert!(started.elapsed() < STEP * 3 + Duration::from_millis(700), "{:?}", started.elapsed());
+    assert!(started.elapsed() < STEP * 3 + Duration::from_millis(1500), "{:?}", started.elapsed());
     assert_eq!(
         final_status(&agent).await,
         AgentStatus::Errored("closed its stdout while still running".into())
