@@ -1,11 +1,14 @@
 //! [`ChannelAgent`]: an in-process sub-agent reached through channels, and [`AgentEndpoint`], the
 //! other end, held by whoever plays the sub-agent (an in-process implementation, or a test).
 
+use std::sync::Mutex;
+use std::sync::MutexGuard;
+use std::sync::PoisonError;
+
 use async_trait::async_trait;
 use delegate_protocol::AgentStatus;
 use delegate_protocol::Event;
 use delegate_protocol::Submission;
-use tokio::sync::Mutex;
 use tokio::sync::mpsc;
 use tokio::sync::watch;
 
@@ -23,6 +26,9 @@ pub const DEFAULT_CHANNEL_CAPACITY: usize = 64;
 #[derive(Debug)]
 pub struct ChannelAgent {
     submissions: mpsc::Sender<Submission>,
+    /// A std mutex, locked only for one poll or one `try_recv`, never across an await: the
+    /// engine takes every event through it, and an async mutex's acquire and release (its
+    /// semaphore) cost about as much as the channel operation itself.
     events: Mutex<mpsc::Receiver<Event>>,
     status: watch::Receiver<AgentStatus>,
 }
@@ -65,16 +71,25 @@ impl Agent for ChannelAgent {
     }
 
     async fn next_event(&self) -> Option<Event> {
-        // `recv` is cancel-safe and the lock is only contended if two tasks read at once.
-        self.events.lock().await.recv().await
+        // `poll_recv` is cancel-safe. The receiver keeps one waker, that of the last poll: the
+        // trait's contract is that one task at a time reads.
+        std::future::poll_fn(|cx| self.events().poll_recv(cx)).await
     }
 
     fn try_next_event(&self) -> Option<Event> {
-        self.events.try_lock().ok()?.try_recv().ok()
+        self.events().try_recv().ok()
     }
 
     fn status(&self) -> watch::Receiver<AgentStatus> {
         self.status.clone()
+    }
+}
+
+impl ChannelAgent {
+    /// The event receiver. A panic while it was locked cannot have left it inconsistent (each
+    /// lock is one channel call), so a poisoned lock is used as is.
+    fn events(&self) -> MutexGuard<'_, mpsc::Receiver<Event>> {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

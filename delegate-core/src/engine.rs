@@ -2,6 +2,8 @@
 //! forwards ops, and owns cancellation and bounded shutdown.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::pin::pin;
 use std::sync::Arc;
 
@@ -34,6 +36,12 @@ use crate::DelegateError;
 use crate::DelegateOptions;
 use crate::options::MAX_BATCH;
 
+/// An op on its way from the caller to the engine. Boxed because tokio's mpsc allocates its
+/// first block of 32 slots when the channel is created: 32 × 8 bytes instead of 32 ×
+/// `size_of::<Submission>()` (≈ 5 KiB) per idle delegate, for one small allocation per op (ops
+/// are rare next to events).
+type QueuedOp = Box<Submission>;
+
 /// The caller's handle to a running delegation: send ops, receive events, watch status, cancel.
 ///
 /// Dropping the event receiver (or the whole handle) shuts the sub-agent down, like cancelling.
@@ -43,13 +51,15 @@ pub struct Delegate {
     events: mpsc::Receiver<Event>,
     status: watch::Receiver<AgentStatus>,
     cancel: CancellationToken,
-    finished: watch::Receiver<bool>,
+    /// Cancelled when the engine's task ends (a token rather than a `watch<bool>`: an idle
+    /// delegate keeps ≈ 100 bytes for it instead of ≈ 400).
+    finished: CancellationToken,
 }
 
 /// Sends ops to a delegated sub-agent. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct OpSender {
-    tx: Option<mpsc::Sender<Submission>>,
+    tx: Option<mpsc::Sender<QueuedOp>>,
     closed_reason: &'static str,
 }
 
@@ -68,7 +78,7 @@ impl OpSender {
         let Some(tx) = &self.tx else {
             return Err(DelegateError::Closed { reason: self.closed_reason });
         };
-        tx.send(submission)
+        tx.send(Box::new(submission))
             .await
             .map_err(|_| DelegateError::Closed { reason: "the delegate has stopped" })
     }
@@ -126,8 +136,7 @@ impl Delegate {
     ///
     /// Cancel-safe.
     pub async fn finished(&self) {
-        let mut finished = self.finished.clone();
-        let _ = finished.wait_for(|done| *done).await;
+        self.finished.cancelled().await;
     }
 
     /// Split into the op sender and the event receiver, as the seed's callers use them.
@@ -172,7 +181,9 @@ pub(crate) fn start(
 ) -> Delegate {
     let (ops_tx, ops_rx) = mpsc::channel(options.op_capacity.max(1));
     let (events_tx, events_rx) = mpsc::channel(options.event_capacity.max(1));
-    let (finished_tx, finished_rx) = watch::channel(false);
+    let finished = CancellationToken::new();
+    // Dropped when the task ends, however it ends (also if it panics or the runtime drops it).
+    let finished_guard = finished.clone().drop_guard();
     let status = agent.status();
     let span = tracing::info_span!(
         "delegate",
@@ -181,7 +192,7 @@ pub(crate) fn start(
         parent_span_id = tracing::field::Empty,
     );
     record_trace(&span, options.trace.as_ref());
-    let engine = Engine {
+    let mut engine = Engine {
         agent,
         approver,
         events_tx,
@@ -198,8 +209,11 @@ pub(crate) fn start(
     tokio::spawn(
         async move {
             engine.run(ops_rx).await;
+            // In this order, as when `run` consumed the engine: the caller's event stream ends,
+            // then the permit is released, then `finished()` returns.
+            drop(engine);
             drop(permit);
-            let _ = finished_tx.send(true);
+            drop(finished_guard);
         }
         .instrument(span),
     );
@@ -208,7 +222,7 @@ pub(crate) fn start(
         events: events_rx,
         status,
         cancel,
-        finished: finished_rx,
+        finished,
     }
 }
 
@@ -240,6 +254,18 @@ struct Engine {
     saw_shutdown_complete: bool,
 }
 
+/// How handling something went: done at once, or the rest of it, boxed, to await (see
+/// [`Engine::run`]).
+type Step<'a> = Result<Flow, Pin<Box<dyn Future<Output = Flow> + Send + 'a>>>;
+
+/// What [`Engine::try_emit`] did.
+enum Emit {
+    /// Sent, or the caller is gone: how the main loop goes on.
+    Done(Flow),
+    /// The caller's channel is full: the event, to send when there is room.
+    Full(Event),
+}
+
 /// What handling one event asks of the main loop.
 enum Flow {
     Continue,
@@ -247,7 +273,14 @@ enum Flow {
 }
 
 impl Engine {
-    async fn run(mut self, mut ops_rx: mpsc::Receiver<Submission>) {
+    // The size of the engine's task matters: a future is as large as its largest await point,
+    // and every idle delegate keeps all of it. So `run` borrows the engine (the spawned task
+    // owns it once, instead of once per `async fn` layer), the event branch's own work is not
+    // `async` (see `on_event`), and the rare paths (ops, decisions, approval requests, waiting
+    // for room in the caller's channel, shutdown) are boxed futures awaited outside `select!`,
+    // so that nothing event-sized is held across an await. They cost one allocation when they
+    // run instead of ≈ 3 KiB in every idle delegate.
+    async fn run(&mut self, mut ops_rx: mpsc::Receiver<QueuedOp>) {
         let agent = Arc::clone(&self.agent);
         let cancel = self.cancel.clone();
         let events_tx = self.events_tx.clone();
@@ -256,38 +289,55 @@ impl Engine {
         let mut next = agent.next_event();
         let mut ops_open = true;
         let stop = loop {
-            let flow = tokio::select! {
-                biased;
-                _ = &mut cancelled => Flow::Stop(Stop::Cancelled),
-                _ = &mut consumer_gone => Flow::Stop(Stop::ConsumerGone),
-                Some(done) = self.decisions.join_next_with_id(), if !self.decisions.is_empty() => {
-                    self.on_decision(done).await
-                }
-                event = &mut next => match event {
-                    None => Flow::Stop(Stop::AgentEnded),
-                    Some(event) => {
-                        next = agent.next_event();
-                        let mut flow = self.on_event(event).await;
-                        // Forward a burst in one wake-up.
-                        for _ in 0..MAX_BATCH {
-                            if !matches!(flow, Flow::Continue) || cancel.is_cancelled() {
-                                break;
-                            }
-                            match agent.try_next_event() {
-                                Some(event) => flow = self.on_event(event).await,
-                                None => break,
-                            }
+            // `None` until this wake-up's branch has run; then how many more ready events the
+            // wake-up may forward (a burst: the first event and up to MAX_BATCH more).
+            let mut burst: Option<usize> = None;
+            let flow = loop {
+                // A fresh binding per step: a boxed rest borrows the engine only until awaited.
+                let step: Step<'_> = match burst {
+                    Some(_) => match agent.try_next_event() {
+                        Some(event) => self.on_event(event),
+                        None => break Flow::Continue,
+                    },
+                    None => tokio::select! {
+                        biased;
+                        _ = &mut cancelled => Ok(Flow::Stop(Stop::Cancelled)),
+                        _ = &mut consumer_gone => Ok(Flow::Stop(Stop::ConsumerGone)),
+                        Some(done) = self.decisions.join_next_with_id(),
+                            if !self.decisions.is_empty() =>
+                        {
+                            Err(Box::pin(self.on_decision(done)))
                         }
-                        flow
+                        event = &mut next => match event {
+                            None => Ok(Flow::Stop(Stop::AgentEnded)),
+                            Some(event) => {
+                                next = agent.next_event();
+                                burst = Some(MAX_BATCH);
+                                self.on_event(event)
+                            }
+                        },
+                        op = ops_rx.recv(), if ops_open => match op {
+                            Some(submission) => Err(Box::pin(self.on_op(*submission))),
+                            None => {
+                                ops_open = false;
+                                Ok(Flow::Continue)
+                            }
+                        },
+                    },
+                };
+                let flow = match step {
+                    Ok(flow) => flow,
+                    Err(rest) => rest.await,
+                };
+                match &mut burst {
+                    Some(more) if *more > 0 && matches!(flow, Flow::Continue) => {
+                        if cancel.is_cancelled() {
+                            break flow;
+                        }
+                        *more -= 1;
                     }
-                },
-                op = ops_rx.recv(), if ops_open => match op {
-                    Some(submission) => self.on_op(submission).await,
-                    None => {
-                        ops_open = false;
-                        Flow::Continue
-                    }
-                },
+                    _ => break flow,
+                }
             };
             if let Flow::Stop(stop) = flow {
                 break stop;
@@ -295,26 +345,38 @@ impl Engine {
         };
         drop(next);
         drop(ops_rx);
-        self.shut_down(stop).await;
+        Box::pin(self.shut_down(stop)).await;
     }
 
     /// Send an event to the caller without blocking unless the channel is full, and then only
     /// until cancellation.
     async fn emit(&mut self, event: Event) -> Flow {
+        match self.try_emit(event) {
+            Emit::Done(flow) => flow,
+            Emit::Full(event) => Box::pin(self.emit_when_room(event)).await,
+        }
+    }
+
+    /// `emit` without waiting. Not async, so the hot path in `on_event` keeps no event-sized
+    /// `emit` future in the task.
+    fn try_emit(&mut self, event: Event) -> Emit {
         self.last_was_error = matches!(event.msg, EventMsg::Error(_));
         match self.events_tx.try_send(event) {
-            Ok(()) => Flow::Continue,
-            Err(TrySendError::Closed(_)) => Flow::Stop(Stop::ConsumerGone),
-            Err(TrySendError::Full(event)) => {
-                tokio::select! {
-                    biased;
-                    _ = self.cancel.cancelled() => Flow::Stop(Stop::Cancelled),
-                    sent = self.events_tx.send(event) => match sent {
-                        Ok(()) => Flow::Continue,
-                        Err(_) => Flow::Stop(Stop::ConsumerGone),
-                    },
-                }
-            }
+            Ok(()) => Emit::Done(Flow::Continue),
+            Err(TrySendError::Closed(_)) => Emit::Done(Flow::Stop(Stop::ConsumerGone)),
+            Err(TrySendError::Full(event)) => Emit::Full(event),
+        }
+    }
+
+    /// `emit`'s slow path: wait for room in the caller's channel, until cancellation.
+    async fn emit_when_room(&self, event: Event) -> Flow {
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => Flow::Stop(Stop::Cancelled),
+            sent = self.events_tx.send(event) => match sent {
+                Ok(()) => Flow::Continue,
+                Err(_) => Flow::Stop(Stop::ConsumerGone),
+            },
         }
     }
 
@@ -365,7 +427,12 @@ impl Engine {
         Flow::Continue
     }
 
-    async fn on_event(&mut self, event: Event) -> Flow {
+    /// Handle one event from the sub-agent. The common case (an event the filter drops, or one
+    /// the caller's channel has room for) is done before this returns; the rare ones (an
+    /// approval request, a full channel, the end of a one-shot turn) come back as a boxed future
+    /// for the caller to await. Not `async` so that the engine's task keeps only that box, not
+    /// an event-sized state machine, while it waits.
+    fn on_event(&mut self, event: Event) -> Step<'_> {
         let Event { id, msg } = event;
         let request = match msg {
             EventMsg::ExecApprovalRequest(r) => Request::Exec(r),
@@ -376,24 +443,37 @@ impl Engine {
                 if matches!(msg, EventMsg::ShutdownComplete) {
                     self.saw_shutdown_complete = true;
                 }
-                let ends_turn = msg.ends_turn();
-                if self.options.filter.passes(&msg)
-                    && let Flow::Stop(stop) = self.emit(Event { id, msg }).await
-                {
-                    return Flow::Stop(stop);
+                let ends_one_shot = msg.ends_turn() && self.one_shot;
+                let mut full = None;
+                if self.options.filter.passes(&msg) {
+                    match self.try_emit(Event { id, msg }) {
+                        Emit::Done(Flow::Continue) => {}
+                        Emit::Done(stop) => return Ok(stop),
+                        Emit::Full(event) => full = Some(event),
+                    }
                 }
-                if ends_turn && self.one_shot {
-                    self.shutdown_requested = true;
-                    self.submit(
-                        Submission::new("shutdown", Op::Shutdown).with_trace(self.own_trace()),
-                    )
-                    .await;
-                    return Flow::Stop(Stop::TurnDone);
+                if full.is_none() && !ends_one_shot {
+                    return Ok(Flow::Continue);
                 }
-                return Flow::Continue;
+                return Err(Box::pin(async move {
+                    if let Some(event) = full
+                        && let Flow::Stop(stop) = self.emit_when_room(event).await
+                    {
+                        return Flow::Stop(stop);
+                    }
+                    if ends_one_shot {
+                        self.shutdown_requested = true;
+                        self.submit(
+                            Submission::new("shutdown", Op::Shutdown).with_trace(self.own_trace()),
+                        )
+                        .await;
+                        return Flow::Stop(Stop::TurnDone);
+                    }
+                    Flow::Continue
+                }));
             }
         };
-        self.route(request, id).await
+        Err(Box::pin(self.route(request, id)))
     }
 
     /// Hand a request to the approver, off the event loop, and tell the caller it is pending.
@@ -492,7 +572,7 @@ impl Engine {
         self.emit(Event::new(request.event_id.clone(), decided)).await
     }
 
-    async fn shut_down(mut self, stop: Stop) {
+    async fn shut_down(&mut self, stop: Stop) {
         tracing::debug!(?stop, "delegate stopping");
         let consumer_alive = stop != Stop::ConsumerGone;
         let agent_alive = stop != Stop::AgentEnded;

@@ -1,5 +1,7 @@
 //! [`DelegateOptions`] and the [`EventFilter`].
 
+use std::sync::Arc;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use delegate_protocol::EventMsg;
@@ -26,46 +28,57 @@ pub(crate) const MAX_BATCH: usize = 64;
 /// filter says: they go to the approver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventFilter {
-    dropped: Vec<String>,
+    /// Shared, copied on write: every delegate gets the default filter, and building it anew
+    /// cost six allocations per delegate.
+    dropped: Arc<Vec<String>>,
 }
 
-impl Default for EventFilter {
-    /// Drops what the seed drops: `agent_message_delta`, `agent_reasoning_delta`, `token_count`,
-    /// `session_configured`, `thread_name_updated`.
-    fn default() -> Self {
-        Self::dropping(&[
+/// The default filter's list, built once.
+static DEFAULT_DROPPED: LazyLock<Arc<Vec<String>>> = LazyLock::new(|| {
+    Arc::new(
+        [
             "agent_message_delta",
             "agent_reasoning_delta",
             "token_count",
             "session_configured",
             "thread_name_updated",
-        ])
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+});
+
+impl Default for EventFilter {
+    /// Drops what the seed drops: `agent_message_delta`, `agent_reasoning_delta`, `token_count`,
+    /// `session_configured`, `thread_name_updated`.
+    fn default() -> Self {
+        Self { dropped: Arc::clone(&DEFAULT_DROPPED) }
     }
 }
 
 impl EventFilter {
     /// A filter that drops nothing.
     pub fn keep_all() -> Self {
-        Self { dropped: Vec::new() }
+        Self { dropped: Arc::default() }
     }
 
     /// A filter that drops exactly these event types.
     pub fn dropping(types: &[&str]) -> Self {
-        Self { dropped: types.iter().map(|t| t.to_string()).collect() }
+        Self { dropped: Arc::new(types.iter().map(|t| t.to_string()).collect()) }
     }
 
     /// Also drop events of this type.
     pub fn drop_type(mut self, kind: impl Into<String>) -> Self {
         let kind = kind.into();
         if !self.dropped.contains(&kind) {
-            self.dropped.push(kind);
+            Arc::make_mut(&mut self.dropped).push(kind);
         }
         self
     }
 
     /// Show events of this type after all.
     pub fn keep_type(mut self, kind: &str) -> Self {
-        self.dropped.retain(|k| k != kind);
+        Arc::make_mut(&mut self.dropped).retain(|k| k != kind);
         self
     }
 
