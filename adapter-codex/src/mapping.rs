@@ -585,13 +585,13 @@ impl Mapper {
                 let id = self.turn_event_id(&note.turn_id, out);
                 out.event(
                     id.clone(),
-                    EventMsg::ExecCommandBegin(ExecCommandBeginEvent {
+                    EventMsg::ExecCommandBegin(Box::new(ExecCommandBeginEvent {
                         call_id: item.id,
                         turn_id: Some(id),
                         command: shell::to_argv(&item.command),
                         cwd: item.cwd,
                         extra: Extra::new(),
-                    }),
+                    })),
                 );
                 Ok(())
             }
@@ -602,13 +602,13 @@ impl Mapper {
                 self.file_changes.insert(item.id.clone(), changes.clone());
                 out.event(
                     id.clone(),
-                    EventMsg::PatchApplyBegin(PatchApplyBeginEvent {
+                    EventMsg::PatchApplyBegin(Box::new(PatchApplyBeginEvent {
                         call_id: item.id,
                         turn_id: Some(id),
                         auto_approved: None,
                         changes: Some(changes),
                         extra: Extra::new(),
-                    }),
+                    })),
                 );
                 Ok(())
             }
@@ -651,13 +651,13 @@ impl Mapper {
                 }
                 out.event(
                     id.clone(),
-                    EventMsg::ExecCommandEnd(ExecCommandEndEvent {
+                    EventMsg::ExecCommandEnd(Box::new(ExecCommandEndEvent {
                         call_id: item.id,
                         turn_id: Some(id),
                         exit_code: item.exit_code,
                         aggregated_output: item.aggregated_output,
                         extra,
-                    }),
+                    })),
                 );
                 Ok(())
             }
@@ -671,12 +671,12 @@ impl Mapper {
                 }
                 out.event(
                     id.clone(),
-                    EventMsg::PatchApplyEnd(PatchApplyEndEvent {
+                    EventMsg::PatchApplyEnd(Box::new(PatchApplyEndEvent {
                         call_id: item.id,
                         turn_id: Some(id),
                         success: item.status.as_deref().map(|s| s == "completed"),
                         extra,
-                    }),
+                    })),
                 );
                 Ok(())
             }
@@ -766,7 +766,7 @@ impl Mapper {
         self.remember(key, rpc_id, ApprovalKind::Exec, &p.turn_id, &id);
         out.event(
             id.clone(),
-            EventMsg::ExecApprovalRequest(ExecApprovalRequestEvent {
+            EventMsg::ExecApprovalRequest(Box::new(ExecApprovalRequestEvent {
                 call_id: p.item_id,
                 approval_id,
                 turn_id: id,
@@ -774,7 +774,7 @@ impl Mapper {
                 cwd: p.cwd.unwrap_or_else(|| self.cwd.clone()),
                 reason: p.reason,
                 extra,
-            }),
+            })),
         );
         Ok(())
     }
@@ -804,14 +804,14 @@ impl Mapper {
         self.remember(p.item_id.clone(), rpc_id, ApprovalKind::Patch, &p.turn_id, &id);
         out.event(
             id.clone(),
-            EventMsg::ApplyPatchApprovalRequest(ApplyPatchApprovalRequestEvent {
+            EventMsg::ApplyPatchApprovalRequest(Box::new(ApplyPatchApprovalRequestEvent {
                 call_id: p.item_id,
                 turn_id: id,
                 changes: changes.unwrap_or_default(),
                 reason: p.reason,
                 grant_root: p.grant_root,
                 extra: Extra::new(),
-            }),
+            })),
         );
         Ok(())
     }
@@ -845,13 +845,13 @@ impl Mapper {
         self.remember(p.item_id.clone(), rpc_id, ApprovalKind::Permissions, &p.turn_id, &id);
         out.event(
             id.clone(),
-            EventMsg::RequestPermissions(RequestPermissionsEvent {
+            EventMsg::RequestPermissions(Box::new(RequestPermissionsEvent {
                 call_id: p.item_id,
                 turn_id: id,
                 reason: p.reason,
                 permissions: p.permissions.into_profile(),
                 extra,
-            }),
+            })),
         );
         Ok(())
     }
@@ -885,12 +885,12 @@ impl Mapper {
         self.remember(p.item_id.clone(), rpc_id, ApprovalKind::UserInput, &p.turn_id, &id);
         out.event(
             id.clone(),
-            EventMsg::RequestUserInput(RequestUserInputEvent {
+            EventMsg::RequestUserInput(Box::new(RequestUserInputEvent {
                 call_id: p.item_id,
                 turn_id: id,
                 questions,
                 extra: Extra::new(),
-            }),
+            })),
         );
         Ok(())
     }

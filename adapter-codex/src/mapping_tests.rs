@@ -268,7 +268,7 @@ fn a_command_approval_request_becomes_exec_approval_request_with_argv() {
         out.events,
         vec![Event::new(
             "t-1",
-            EventMsg::ExecApprovalRequest(ExecApprovalRequestEvent {
+            EventMsg::ExecApprovalRequest(Box::new(ExecApprovalRequestEvent {
                 call_id: "call-1".into(),
                 approval_id: None,
                 turn_id: "t-1".into(),
@@ -276,7 +276,7 @@ fn a_command_approval_request_becomes_exec_approval_request_with_argv() {
                 cwd: PathBuf::from("/repo/sub"),
                 reason: Some("needs to write".into()),
                 extra: Extra::new(),
-            })
+            }))
         )]
     );
 }

@@ -191,7 +191,7 @@ impl DemoAgent {
                 reason: Some("the demo agent was asked to run this".into()),
                 extra: Extra::new(),
             };
-            self.endpoint.emit(turn, EventMsg::ExecApprovalRequest(request)).await;
+            self.endpoint.emit(turn, EventMsg::ExecApprovalRequest(Box::new(request))).await;
             let decision = self.wait_decision(|op| match op {
                 Op::ExecApproval { id, decision, .. } if *id == call_id => Some(*decision),
                 _ => None,
@@ -230,7 +230,7 @@ impl DemoAgent {
                 grant_root: None,
                 extra: Extra::new(),
             };
-            self.endpoint.emit(turn, EventMsg::ApplyPatchApprovalRequest(request)).await;
+            self.endpoint.emit(turn, EventMsg::ApplyPatchApprovalRequest(Box::new(request))).await;
             let decision = self.wait_decision(|op| match op {
                 Op::PatchApproval { id, decision } if *id == call_id => Some(*decision),
                 _ => None,
@@ -254,7 +254,7 @@ impl DemoAgent {
                 }],
                 extra: Extra::new(),
             };
-            self.endpoint.emit(turn, EventMsg::RequestUserInput(request)).await;
+            self.endpoint.emit(turn, EventMsg::RequestUserInput(Box::new(request))).await;
             let turn_id = turn.to_string();
             let answer = self.wait_decision(|op| match op {
                 Op::UserInputAnswer { id, response } if *id == turn_id => Some(response.clone()),
@@ -285,7 +285,7 @@ impl DemoAgent {
                 },
                 extra: Extra::new(),
             };
-            self.endpoint.emit(turn, EventMsg::RequestPermissions(request)).await;
+            self.endpoint.emit(turn, EventMsg::RequestPermissions(Box::new(request))).await;
             let answer = self.wait_decision(|op| match op {
                 Op::RequestPermissionsResponse { id, response } if *id == call_id => {
                     Some(response.clone())

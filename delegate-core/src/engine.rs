@@ -435,10 +435,10 @@ impl Engine {
     fn on_event(&mut self, event: Event) -> Step<'_> {
         let Event { id, msg } = event;
         let request = match msg {
-            EventMsg::ExecApprovalRequest(r) => Request::Exec(r),
-            EventMsg::ApplyPatchApprovalRequest(r) => Request::Patch(r),
-            EventMsg::RequestPermissions(r) => Request::Permissions(r),
-            EventMsg::RequestUserInput(r) => Request::UserInput(r),
+            EventMsg::ExecApprovalRequest(r) => Request::Exec(*r),
+            EventMsg::ApplyPatchApprovalRequest(r) => Request::Patch(*r),
+            EventMsg::RequestPermissions(r) => Request::Permissions(*r),
+            EventMsg::RequestUserInput(r) => Request::UserInput(*r),
             msg => {
                 if matches!(msg, EventMsg::ShutdownComplete) {
                     self.saw_shutdown_complete = true;

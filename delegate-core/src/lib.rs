@@ -45,11 +45,11 @@
 //! d.submit(Submission::new("t1", Op::user_text("run: rm -rf /"))).await.unwrap();
 //! assert!(matches!(sub.submissions.recv().await.unwrap().op, Op::UserInput { .. }));
 //!
-//! sub.emit("t1", EventMsg::ExecApprovalRequest(ExecApprovalRequestEvent {
+//! sub.emit("t1", EventMsg::ExecApprovalRequest(Box::new(ExecApprovalRequestEvent {
 //!     call_id: "c1".into(), approval_id: None, turn_id: "t1".into(),
 //!     command: vec!["rm".into(), "-rf".into(), "/".into()], cwd: "/".into(),
 //!     reason: None, extra: Extra::new(),
-//! })).await;
+//! }))).await;
 //! // The sub-agent gets the policy's answer, under the call id, with the event id as turn id.
 //! let reply = sub.submissions.recv().await.unwrap();
 //! assert_eq!(reply.op, Op::ExecApproval { id: "c1".into(), turn_id: Some("t1".into()), decision: Decision::Denied });

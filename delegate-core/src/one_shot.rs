@@ -119,7 +119,16 @@ pub async fn run_one_shot(
                 if done.last_agent_message.is_some() {
                     last_agent_message = done.last_agent_message.clone();
                 }
-                end = TurnEnd::Completed;
+                // Adapters end a failed turn with `task_complete` carrying `"status":"failed"`
+                // (after an `error`), so a one-shot never waits on it; it is not a success.
+                end = if done.extra.get("status").and_then(|s| s.as_str()) == Some("failed") {
+                    match end {
+                        TurnEnd::Failed(message) => TurnEnd::Failed(message),
+                        _ => TurnEnd::Failed("the turn failed".to_string()),
+                    }
+                } else {
+                    TurnEnd::Completed
+                };
             }
             EventMsg::TurnAborted(aborted) => end = TurnEnd::Aborted(aborted.reason),
             EventMsg::Error(error) if end == TurnEnd::Incomplete => {

@@ -11,10 +11,10 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! let (agent, script) = ScriptedAgent::new(vec![
 //!     Step::expect("user_input"),
-//!     Step::emit("task", EventMsg::ExecApprovalRequest(ExecApprovalRequestEvent {
+//!     Step::emit("task", EventMsg::ExecApprovalRequest(Box::new(ExecApprovalRequestEvent {
 //!         call_id: "c1".into(), approval_id: None, turn_id: "task".into(),
 //!         command: vec!["ls".into()], cwd: "/".into(), reason: None, extra: Extra::new(),
-//!     })),
+//!     }))),
 //!     Step::expect("exec_approval"),
 //!     Step::emit("task", EventMsg::TaskComplete(TaskCompleteEvent {
 //!         turn_id: "task".into(), last_agent_message: Some("listed".into()), extra: Extra::new(),

@@ -9,6 +9,10 @@
 //! additions survive a pass through an older parent. The four streaming-text payloads
 //! (`agent_message`, `agent_message_delta`, `agent_reasoning`, `agent_reasoning_delta`) carry only
 //! their documented field: they are the hot path.
+//!
+//! The large, rare payloads (approval requests, command and patch begin/end) are boxed, so an
+//! `Event` stays small: every channel slot and every move costs its size, and tokio's channels
+//! allocate slots 32 at a time.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -78,25 +82,25 @@ pub enum EventMsg {
     /// A piece of reasoning being streamed.
     AgentReasoningDelta(AgentReasoningDeltaEvent),
     /// A command started.
-    ExecCommandBegin(ExecCommandBeginEvent),
+    ExecCommandBegin(Box<ExecCommandBeginEvent>),
     /// A command ended.
-    ExecCommandEnd(ExecCommandEndEvent),
+    ExecCommandEnd(Box<ExecCommandEndEvent>),
     /// A patch is being applied.
-    PatchApplyBegin(PatchApplyBeginEvent),
+    PatchApplyBegin(Box<PatchApplyBeginEvent>),
     /// A patch was applied, or failed.
-    PatchApplyEnd(PatchApplyEndEvent),
+    PatchApplyEnd(Box<PatchApplyEndEvent>),
     /// Token usage so far.
     TokenCount(TokenCountEvent),
     /// The thread got a name.
     ThreadNameUpdated(ThreadNameUpdatedEvent),
     /// The agent asks to run a command.
-    ExecApprovalRequest(ExecApprovalRequestEvent),
+    ExecApprovalRequest(Box<ExecApprovalRequestEvent>),
     /// The agent asks to apply a patch.
-    ApplyPatchApprovalRequest(ApplyPatchApprovalRequestEvent),
+    ApplyPatchApprovalRequest(Box<ApplyPatchApprovalRequestEvent>),
     /// The agent asks for permissions.
-    RequestPermissions(RequestPermissionsEvent),
+    RequestPermissions(Box<RequestPermissionsEvent>),
     /// The agent asks questions.
-    RequestUserInput(RequestUserInputEvent),
+    RequestUserInput(Box<RequestUserInputEvent>),
     /// The delegate's own event: a request was routed to the approver and waits for a decision.
     ApprovalPending(ApprovalPendingEvent),
     /// The delegate's own event: a routed request was answered.
@@ -314,7 +318,11 @@ pub struct PatchApplyBeginEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_approved: Option<bool>,
     /// The changes.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_changes_by_path")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_changes_by_path"
+    )]
     pub changes: Option<BTreeMap<PathBuf, FileChange>>,
     /// Fields not listed here.
     #[serde(flatten)]
@@ -620,7 +628,9 @@ fn extra_of(msg: &EventMsg) -> Option<&Extra> {
 /// spellings (`a/b` and `a//b/`): `PathBuf` compares by components, so the map would keep one
 /// key with the other's change, and an approver could be shown a different patch than the one
 /// the agent sent.
-fn changes_by_path<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<PathBuf, FileChange>, D::Error> {
+fn changes_by_path<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<PathBuf, FileChange>, D::Error> {
     struct ChangesVisitor;
     impl<'de> Visitor<'de> for ChangesVisitor {
         type Value = BTreeMap<PathBuf, FileChange>;

@@ -145,33 +145,33 @@ fn sample_events() -> Vec<Event> {
         EventMsg::AgentMessageDelta(AgentMessageDeltaEvent { delta: "hel".into() }),
         EventMsg::AgentReasoning(AgentReasoningEvent { text: "thinking".into() }),
         EventMsg::AgentReasoningDelta(AgentReasoningDeltaEvent { delta: "thi".into() }),
-        EventMsg::ExecCommandBegin(ExecCommandBeginEvent {
+        EventMsg::ExecCommandBegin(Box::new(ExecCommandBeginEvent {
             call_id: "call-1".into(),
             turn_id: Some("turn-1".into()),
             command: vec!["git".into(), "status".into()],
             cwd: Some("/repo".into()),
             extra: Extra::new(),
-        }),
-        EventMsg::ExecCommandEnd(ExecCommandEndEvent {
+        })),
+        EventMsg::ExecCommandEnd(Box::new(ExecCommandEndEvent {
             call_id: "call-1".into(),
             turn_id: Some("turn-1".into()),
             exit_code: Some(0),
             aggregated_output: Some("clean\n".into()),
             extra: extra(&[("duration", json!({"secs": 0, "nanos": 5000}))]),
-        }),
-        EventMsg::PatchApplyBegin(PatchApplyBeginEvent {
+        })),
+        EventMsg::PatchApplyBegin(Box::new(PatchApplyBeginEvent {
             call_id: "call-2".into(),
             turn_id: Some("turn-1".into()),
             auto_approved: Some(false),
             changes: None,
             extra: Extra::new(),
-        }),
-        EventMsg::PatchApplyEnd(PatchApplyEndEvent {
+        })),
+        EventMsg::PatchApplyEnd(Box::new(PatchApplyEndEvent {
             call_id: "call-2".into(),
             turn_id: Some("turn-1".into()),
             success: Some(true),
             extra: Extra::new(),
-        }),
+        })),
         EventMsg::TokenCount(TokenCountEvent {
             extra: extra(&[(
                 "info",
@@ -182,7 +182,7 @@ fn sample_events() -> Vec<Event> {
             thread_name: Some("fix build".into()),
             extra: Extra::new(),
         }),
-        EventMsg::ExecApprovalRequest(ExecApprovalRequestEvent {
+        EventMsg::ExecApprovalRequest(Box::new(ExecApprovalRequestEvent {
             call_id: "call-1".into(),
             approval_id: Some("approval-1".into()),
             turn_id: "turn-1".into(),
@@ -190,16 +190,16 @@ fn sample_events() -> Vec<Event> {
             cwd: "/repo".into(),
             reason: Some("publish the fix".into()),
             extra: Extra::new(),
-        }),
-        EventMsg::ApplyPatchApprovalRequest(ApplyPatchApprovalRequestEvent {
+        })),
+        EventMsg::ApplyPatchApprovalRequest(Box::new(ApplyPatchApprovalRequestEvent {
             call_id: "call-2".into(),
             turn_id: "turn-1".into(),
             changes,
             reason: None,
             grant_root: Some("/repo".into()),
             extra: Extra::new(),
-        }),
-        EventMsg::RequestPermissions(RequestPermissionsEvent {
+        })),
+        EventMsg::RequestPermissions(Box::new(RequestPermissionsEvent {
             call_id: "call-4".into(),
             turn_id: "turn-1".into(),
             reason: Some("download crates".into()),
@@ -211,8 +211,8 @@ fn sample_events() -> Vec<Event> {
                 }),
             },
             extra: Extra::new(),
-        }),
-        EventMsg::RequestUserInput(RequestUserInputEvent {
+        })),
+        EventMsg::RequestUserInput(Box::new(RequestUserInputEvent {
             call_id: "call-3".into(),
             turn_id: "turn-1".into(),
             questions: vec![Question {
@@ -225,7 +225,7 @@ fn sample_events() -> Vec<Event> {
                 ]),
             }],
             extra: Extra::new(),
-        }),
+        })),
         EventMsg::ApprovalPending(ApprovalPendingEvent {
             kind: ApprovalKind::Exec,
             call_id: "call-1".into(),

@@ -190,10 +190,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
 /// The workspace root: xtask's manifest directory is one level down.
 fn workspace_root() -> Result<PathBuf, String> {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .ok_or_else(|| "xtask is not inside a workspace directory".to_string())
+    crate::workspace_root().ok_or_else(|| "xtask is not inside a workspace directory".to_string())
 }
 
 /// The host's target triple, from `rustc -vV`.

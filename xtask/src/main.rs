@@ -48,6 +48,16 @@ pub(crate) fn step(name: &str, cmd: &mut Command) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("step `{name}` failed ({status})")) }
 }
 
+/// The workspace root, one level above xtask's manifest directory. Cargo sets
+/// `CARGO_MANIFEST_DIR` when it runs xtask or its tests; the value compiled in is only a
+/// fallback, because a shared target directory can hold a binary built from another checkout.
+pub(crate) fn workspace_root() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    dir.parent().map(std::path::Path::to_path_buf)
+}
+
 pub(crate) fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
 }

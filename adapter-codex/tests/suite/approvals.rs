@@ -35,7 +35,7 @@ async fn ask_to_touch(file: &str) -> (Session, ExecApprovalRequestEvent, String)
     assert_eq!(request.command[2], format!("touch {file}"));
     assert_eq!(request.cwd, s.sandbox.repo);
     assert!(!s.sandbox.repo.join(file).exists(), "nothing runs before the answer");
-    (s, request, event.id)
+    (s, *request, event.id)
 }
 
 fn answer(request: &ExecApprovalRequestEvent, turn: String, decision: Decision) -> Op {

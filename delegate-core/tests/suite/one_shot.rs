@@ -179,3 +179,28 @@ async fn a_vanishing_script_agent_surfaces_as_an_error_event() {
         outcome.end
     );
 }
+
+#[tokio::test]
+async fn a_task_complete_marked_failed_is_a_failure() {
+    let mut failed =
+        TaskCompleteEvent { turn_id: "task".into(), last_agent_message: None, extra: Extra::new() };
+    failed.extra.insert("status".into(), serde_json::json!("failed"));
+    let (agent, _script) = ScriptedAgent::new(vec![
+        Step::expect("user_input"),
+        Step::emit("task", EventMsg::error("model unavailable")),
+        Step::emit("task", EventMsg::TaskComplete(failed)),
+    ]);
+    let outcome = within(
+        "the outcome",
+        run_one_shot(
+            Arc::new(agent),
+            Arc::new(DenyAll),
+            CancellationToken::new(),
+            DelegateOptions::default(),
+            Submission::new("task", Op::user_text("go")),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.end, TurnEnd::Failed("model unavailable".into()));
+}

@@ -54,7 +54,7 @@ impl Approver for HandApprover {
 }
 
 pub fn exec_request(call_id: &str, approval_id: Option<&str>, command: &[&str]) -> EventMsg {
-    EventMsg::ExecApprovalRequest(ExecApprovalRequestEvent {
+    EventMsg::ExecApprovalRequest(Box::new(ExecApprovalRequestEvent {
         call_id: call_id.into(),
         approval_id: approval_id.map(Into::into),
         turn_id: "sub-turn".into(),
@@ -62,24 +62,24 @@ pub fn exec_request(call_id: &str, approval_id: Option<&str>, command: &[&str]) 
         cwd: "/repo".into(),
         reason: None,
         extra: Extra::new(),
-    })
+    }))
 }
 
 pub fn patch_request(call_id: &str) -> EventMsg {
     let mut changes = std::collections::BTreeMap::new();
     changes.insert("src/lib.rs".into(), FileChange::Add { content: "x".into() });
-    EventMsg::ApplyPatchApprovalRequest(ApplyPatchApprovalRequestEvent {
+    EventMsg::ApplyPatchApprovalRequest(Box::new(ApplyPatchApprovalRequestEvent {
         call_id: call_id.into(),
         turn_id: "sub-turn".into(),
         changes,
         reason: None,
         grant_root: None,
         extra: Extra::new(),
-    })
+    }))
 }
 
 pub fn permissions_request(call_id: &str) -> EventMsg {
-    EventMsg::RequestPermissions(RequestPermissionsEvent {
+    EventMsg::RequestPermissions(Box::new(RequestPermissionsEvent {
         call_id: call_id.into(),
         turn_id: "sub-turn".into(),
         reason: Some("need access".into()),
@@ -88,11 +88,11 @@ pub fn permissions_request(call_id: &str) -> EventMsg {
             file_system: None,
         },
         extra: Extra::new(),
-    })
+    }))
 }
 
 pub fn user_input_request(call_id: &str) -> EventMsg {
-    EventMsg::RequestUserInput(RequestUserInputEvent {
+    EventMsg::RequestUserInput(Box::new(RequestUserInputEvent {
         call_id: call_id.into(),
         turn_id: "sub-turn".into(),
         questions: vec![Question {
@@ -102,7 +102,7 @@ pub fn user_input_request(call_id: &str) -> EventMsg {
             options: None,
         }],
         extra: Extra::new(),
-    })
+    }))
 }
 
 pub fn message(text: &str) -> EventMsg {

@@ -86,9 +86,14 @@ fn op() -> impl Strategy<Value = Op> {
         btree_map(text(), vec(text(), 0..3).prop_map(|answers| UserInputAnswer { answers }), 0..3)
             .prop_map(|answers| RequestUserInputResponse { answers });
     prop_oneof![
-        (vec(text().prop_map(InputItem::text), 0..3), option::of(json_value())).prop_map(
-            |(items, final_output_json_schema)| Op::UserInput { items, final_output_json_schema }
-        ),
+        (
+            vec(text().prop_map(InputItem::text), 0..3),
+            option::of(json_value().prop_filter("a null schema is no schema", |v| !v.is_null()))
+        )
+            .prop_map(|(items, final_output_json_schema)| Op::UserInput {
+                items,
+                final_output_json_schema
+            }),
         Just(Op::Interrupt),
         Just(Op::Shutdown),
         (text(), option::of(text()), decision())
@@ -177,19 +182,19 @@ fn event_msg() -> BoxedStrategy<EventMsg> {
         text().prop_map(|text| EventMsg::AgentReasoning(AgentReasoningEvent { text })),
         text().prop_map(|delta| EventMsg::AgentReasoningDelta(AgentReasoningDeltaEvent { delta })),
         (text(), option::of(text()), vec(text(), 0..3), option::of(path()), extra()).prop_map(
-            |(call_id, turn_id, command, cwd, extra)| EventMsg::ExecCommandBegin(
+            |(call_id, turn_id, command, cwd, extra)| EventMsg::ExecCommandBegin(Box::new(
                 ExecCommandBeginEvent { call_id, turn_id, command, cwd, extra }
-            )
+            ))
         ),
         (text(), option::of(text()), option::of(any::<i32>()), option::of(text()), extra())
             .prop_map(|(call_id, turn_id, exit_code, aggregated_output, extra)| {
-                EventMsg::ExecCommandEnd(ExecCommandEndEvent {
+                EventMsg::ExecCommandEnd(Box::new(ExecCommandEndEvent {
                     call_id,
                     turn_id,
                     exit_code,
                     aggregated_output,
                     extra,
-                })
+                }))
             }),
         (
             text(),
@@ -199,21 +204,18 @@ fn event_msg() -> BoxedStrategy<EventMsg> {
             extra()
         )
             .prop_map(|(call_id, turn_id, auto_approved, changes, extra)| {
-                EventMsg::PatchApplyBegin(PatchApplyBeginEvent {
+                EventMsg::PatchApplyBegin(Box::new(PatchApplyBeginEvent {
                     call_id,
                     turn_id,
                     auto_approved,
                     changes,
                     extra,
-                })
+                }))
             }),
         (text(), option::of(text()), option::of(any::<bool>()), extra()).prop_map(
-            |(call_id, turn_id, success, extra)| EventMsg::PatchApplyEnd(PatchApplyEndEvent {
-                call_id,
-                turn_id,
-                success,
-                extra
-            })
+            |(call_id, turn_id, success, extra)| EventMsg::PatchApplyEnd(Box::new(
+                PatchApplyEndEvent { call_id, turn_id, success, extra }
+            ))
         ),
     ];
     let requests = prop_oneof![
@@ -227,7 +229,7 @@ fn event_msg() -> BoxedStrategy<EventMsg> {
             extra()
         )
             .prop_map(|(call_id, approval_id, turn_id, command, cwd, reason, extra)| {
-                EventMsg::ExecApprovalRequest(ExecApprovalRequestEvent {
+                EventMsg::ExecApprovalRequest(Box::new(ExecApprovalRequestEvent {
                     call_id,
                     approval_id,
                     turn_id,
@@ -235,7 +237,7 @@ fn event_msg() -> BoxedStrategy<EventMsg> {
                     cwd,
                     reason,
                     extra,
-                })
+                }))
             }),
         (
             text(),
@@ -246,28 +248,28 @@ fn event_msg() -> BoxedStrategy<EventMsg> {
             extra()
         )
             .prop_map(|(call_id, turn_id, changes, reason, grant_root, extra)| {
-                EventMsg::ApplyPatchApprovalRequest(ApplyPatchApprovalRequestEvent {
+                EventMsg::ApplyPatchApprovalRequest(Box::new(ApplyPatchApprovalRequestEvent {
                     call_id,
                     turn_id,
                     changes,
                     reason,
                     grant_root,
                     extra,
-                })
+                }))
             }),
         (text(), text(), option::of(text()), permissions(), extra()).prop_map(
             |(call_id, turn_id, reason, permissions, extra)| EventMsg::RequestPermissions(
-                RequestPermissionsEvent { call_id, turn_id, reason, permissions, extra }
+                Box::new(RequestPermissionsEvent { call_id, turn_id, reason, permissions, extra })
             )
         ),
         (text(), text(), vec(question(), 0..3), extra()).prop_map(
             |(call_id, turn_id, questions, extra)| {
-                EventMsg::RequestUserInput(RequestUserInputEvent {
+                EventMsg::RequestUserInput(Box::new(RequestUserInputEvent {
                     call_id,
                     turn_id,
                     questions,
                     extra,
-                })
+                }))
             }
         ),
         (kind(), text(), vec(text(), 0..3), text()).prop_map(

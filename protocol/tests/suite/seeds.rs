@@ -12,7 +12,12 @@ fn oracle(bytes: &[u8]) -> bool {
     if let Ok(event) = Event::from_json_slice(bytes) {
         let line = serde_json::to_vec(&event).unwrap();
         assert!(!line.contains(&b'\n'));
-        assert_eq!(Event::from_json_slice(&line).unwrap(), event, "event round trip of {}", String::from_utf8_lossy(bytes));
+        assert_eq!(
+            Event::from_json_slice(&line).unwrap(),
+            event,
+            "event round trip of {}",
+            String::from_utf8_lossy(bytes)
+        );
         decoded = true;
     }
     if let Ok(submission) = Submission::from_json_slice(bytes) {
@@ -50,7 +55,8 @@ fn every_fuzz_seed_passes_the_oracle() {
 #[test]
 fn every_golden_file_passes_the_oracle_as_one_line() {
     for file in files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")) {
-        let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         let line = serde_json::to_vec(&value).unwrap();
         assert!(oracle(&line), "{} does not decode", file.display());
     }

@@ -260,7 +260,7 @@ fn turn(
 }
 
 fn exec_request(turn_id: &str, call_id: &str) -> EventMsg {
-    EventMsg::ExecApprovalRequest(ExecApprovalRequestEvent {
+    EventMsg::ExecApprovalRequest(Box::new(ExecApprovalRequestEvent {
         call_id: call_id.to_string(),
         approval_id: None,
         turn_id: turn_id.to_string(),
@@ -268,7 +268,7 @@ fn exec_request(turn_id: &str, call_id: &str) -> EventMsg {
         cwd: "/".into(),
         reason: None,
         extra: Extra::new(),
-    })
+    }))
 }
 
 fn wait_for_approval(input: &mut impl BufRead, call_id: &str) -> std::io::Result<()> {
