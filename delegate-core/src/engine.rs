@@ -550,10 +550,14 @@ impl Engine {
 
     /// Send the verdict to the sub-agent with the id rules of the seed, and report it.
     async fn answer(&mut self, request: &ApprovalRequest, verdict: Verdict) -> Flow {
-        let verdict = if verdict.fits(request) {
+        // Fail closed on an answer of the wrong kind, or one that grants more than was asked
+        // (permissions beyond the request, answers to questions nobody asked).
+        let verdict = if verdict.stays_within(request) {
             verdict
         } else {
-            tracing::warn!("the approver answered with the wrong kind of answer; refusing");
+            tracing::warn!(
+                "the approver's answer does not fit the request or grants more than asked; refusing"
+            );
             request.refusal(Decision::Denied, verdict.decided_by)
         };
         if let Some(op) = reply_op(request, &verdict) {

@@ -438,3 +438,34 @@ async fn engine_answers_carry_a_child_of_the_delegation_trace() {
     assert_eq!(trace.trace_id_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_ne!(trace.to_string(), parent);
 }
+
+#[tokio::test]
+async fn a_grant_beyond_the_request_is_refused() {
+    let mut approver = MockApprover::new();
+    approver.expect_decide().returning(|_| {
+        let everything = RequestPermissionsResponse {
+            permissions: PermissionProfile {
+                network: Some(NetworkPermissions { enabled: Some(true) }),
+                file_system: Some(FileSystemPermissions {
+                    read: None,
+                    write: Some(vec!["/".into()]),
+                }),
+            },
+            scope: PermissionGrantScope::Session,
+        };
+        Verdict::permissions(everything, DecidedBy::User)
+    });
+    let (_d, mut sub, _cancel) = start(Arc::new(approver), DelegateOptions::default());
+    sub.emit("t", permissions_request("call-1")).await;
+    let reply = expect_op(&mut sub.submissions, "the answer", |op| {
+        matches!(op, Op::RequestPermissionsResponse { .. })
+    })
+    .await;
+    assert_eq!(
+        reply.op,
+        Op::RequestPermissionsResponse {
+            id: "call-1".into(),
+            response: RequestPermissionsResponse::empty()
+        }
+    );
+}
