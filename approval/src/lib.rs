@@ -241,6 +241,7 @@ mod rules;
 mod session;
 mod shell;
 mod timeout;
+mod words;
 
 pub use approver::AllowAll;
 pub use approver::Approver;
@@ -291,3 +292,4 @@ pub use shell::SYSTEM_BIN_DIRS;
 pub use timeout::DEFAULT_DEADLINE;
 pub use timeout::Deadlines;
 pub use timeout::Timeout;
+pub use words::split_shell_words;

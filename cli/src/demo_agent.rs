@@ -173,7 +173,7 @@ impl DemoAgent {
     /// One line of the prompt: ask what it needs, and say what was decided.
     async fn step(&mut self, turn: &str, line: &str) -> Result<String, TurnEnd> {
         if let Some(cmd) = strip_directive(line, "run") {
-            let Some(command) = split_words(cmd) else {
+            let Some(command) = delegate_approval::split_shell_words(cmd) else {
                 return Ok(format!(
                     "I could not parse the command {cmd:?} (unbalanced quotes); I asked nothing."
                 ));
@@ -367,81 +367,9 @@ fn strip_directive<'a>(line: &'a str, directive: &str) -> Option<&'a str> {
     head.trim().eq_ignore_ascii_case(directive).then(|| rest.trim())
 }
 
-/// Split a command line into words with POSIX shell quoting rules (single quotes, double
-/// quotes with backslash escapes, backslash outside quotes). `None` on unbalanced quotes.
-pub fn split_words(line: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        c => word.push(c),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => match chars.next()? {
-                            c @ ('"' | '\\' | '$' | '`') => word.push(c),
-                            '\n' => {}
-                            c => {
-                                word.push('\\');
-                                word.push(c);
-                            }
-                        },
-                        c => word.push(c),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match chars.next() {
-                    Some('\n') | None => {}
-                    Some(c) => word.push(c),
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Some(words)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn words_split_like_a_shell() {
-        assert_eq!(
-            split_words("git commit -m 'two words'").unwrap(),
-            ["git", "commit", "-m", "two words"]
-        );
-        assert_eq!(split_words(r#"echo "a \"b\"" c\ d"#).unwrap(), ["echo", "a \"b\"", "c d"]);
-        assert_eq!(split_words("  ").unwrap(), Vec::<String>::new());
-        assert_eq!(split_words("''").unwrap(), [""]);
-        assert!(split_words("echo 'open").is_none());
-    }
 
     #[test]
     fn directives_are_recognised() {
