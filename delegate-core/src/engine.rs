@@ -382,8 +382,17 @@ impl Engine {
 
     /// Submit to the sub-agent, bounded by cancellation. `false` if it was not delivered.
     async fn submit(&self, submission: Submission) -> bool {
-        let span =
-            tracing::debug_span!("delegate.op", id = %submission.id, op = submission.op.kind());
+        let span = tracing::debug_span!(
+            "delegate.op",
+            id = %submission.id,
+            op = submission.op.kind(),
+            trace_id = tracing::field::Empty,
+            parent_span_id = tracing::field::Empty,
+        );
+        // Each op's span is parented on the submission's own W3C context when it has one.
+        if !span.is_disabled() {
+            record_trace(&span, submission.trace.as_ref());
+        }
         tokio::select! {
             biased;
             _ = self.cancel.cancelled() => false,
