@@ -67,6 +67,11 @@ fn exec_codex_runs_only_what_the_policy_approves() {
         .spawn()
         .unwrap();
     let out = wait(child, started);
+    // Shown with --nocapture: the session as a user would see it.
+    eprintln!(
+        "--- delegate exec --codex --json (stdout)\n{}--- stderr\n{}",
+        out.stdout, out.stderr
+    );
     assert_eq!(out.code, 0, "{out:?}\ncodex log:\n{}", sandbox.codex_log());
     let events: Vec<Event> =
         out.stdout.lines().map(|l| Event::from_json_slice(l.as_bytes()).unwrap()).collect();
