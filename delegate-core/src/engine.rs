@@ -201,6 +201,8 @@ pub(crate) fn start(
         one_shot,
         pending: HashMap::new(),
         tasks: HashMap::new(),
+        aborts: HashMap::new(),
+        unsent: None,
         decisions: JoinSet::new(),
         shutdown_requested: false,
         last_was_error: false,
@@ -248,6 +250,10 @@ struct Engine {
     pending: HashMap<String, ApprovalRequest>,
     /// Which request each decision task decides.
     tasks: HashMap<tokio::task::Id, String>,
+    /// How to stop each request's decision task, by request id.
+    aborts: HashMap<String, tokio::task::AbortHandle>,
+    /// An event that was waiting for room in the caller's channel when cancellation came.
+    unsent: Option<Event>,
     decisions: JoinSet<(String, Verdict)>,
     shutdown_requested: bool,
     last_was_error: bool,
@@ -369,14 +375,22 @@ impl Engine {
     }
 
     /// `emit`'s slow path: wait for room in the caller's channel, until cancellation.
-    async fn emit_when_room(&self, event: Event) -> Flow {
-        tokio::select! {
+    /// An event cut off by cancellation is kept for shutdown to deliver, not dropped.
+    async fn emit_when_room(&mut self, event: Event) -> Flow {
+        let permit = tokio::select! {
             biased;
-            _ = self.cancel.cancelled() => Flow::Stop(Stop::Cancelled),
-            sent = self.events_tx.send(event) => match sent {
-                Ok(()) => Flow::Continue,
-                Err(_) => Flow::Stop(Stop::ConsumerGone),
-            },
+            _ = self.cancel.cancelled() => {
+                self.unsent = Some(event);
+                return Flow::Stop(Stop::Cancelled);
+            }
+            permit = self.events_tx.reserve() => permit,
+        };
+        match permit {
+            Ok(permit) => {
+                permit.send(event);
+                Flow::Continue
+            }
+            Err(_) => Flow::Stop(Stop::ConsumerGone),
         }
     }
 
@@ -430,8 +444,15 @@ impl Engine {
         if matches!(submission.op, Op::Shutdown) {
             self.shutdown_requested = true;
         }
-        if !self.submit(submission).await && self.cancel.is_cancelled() {
-            return Flow::Stop(Stop::Cancelled);
+        let (id, kind) = (submission.id.clone(), submission.op.kind());
+        if !self.submit(submission).await {
+            if self.cancel.is_cancelled() {
+                return Flow::Stop(Stop::Cancelled);
+            }
+            let warning = EventMsg::warning(format!(
+                "submission {id:?} ({kind}) did not reach the sub-agent: it is gone"
+            ));
+            return self.emit(Event::new(id, warning)).await;
         }
         Flow::Continue
     }
@@ -453,20 +474,36 @@ impl Engine {
                     self.saw_shutdown_complete = true;
                 }
                 let ends_one_shot = msg.ends_turn() && self.one_shot;
-                let mut full = None;
-                if self.options.filter.passes(&msg) {
-                    match self.try_emit(Event { id, msg }) {
+                // Requests of a turn that has ended are dead: close them before the caller
+                // sees the turn end, so no prompt can approve them afterwards.
+                let stale = if msg.ends_turn() && !self.pending.is_empty() {
+                    self.resolve_stale(&id)
+                } else {
+                    Vec::new()
+                };
+                let passes = self.options.filter.passes(&msg);
+                let event = Event { id, msg };
+                let mut later = None;
+                if !stale.is_empty() {
+                    later = passes.then_some(event);
+                } else if passes {
+                    match self.try_emit(event) {
                         Emit::Done(Flow::Continue) => {}
                         Emit::Done(stop) => return Ok(stop),
-                        Emit::Full(event) => full = Some(event),
+                        Emit::Full(event) => later = Some(event),
                     }
                 }
-                if full.is_none() && !ends_one_shot {
+                if later.is_none() && stale.is_empty() && !ends_one_shot {
                     return Ok(Flow::Continue);
                 }
                 return Err(Box::pin(async move {
-                    if let Some(event) = full
-                        && let Flow::Stop(stop) = self.emit_when_room(event).await
+                    for decided in stale {
+                        if let Flow::Stop(stop) = self.emit(decided).await {
+                            return Flow::Stop(stop);
+                        }
+                    }
+                    if let Some(event) = later
+                        && let Flow::Stop(stop) = self.emit(event).await
                     {
                         return Flow::Stop(stop);
                     }
@@ -483,6 +520,32 @@ impl Engine {
             }
         };
         Err(Box::pin(self.route(request, id)))
+    }
+
+    /// Close the pending requests carried by events of the turn `event_id`, which has ended:
+    /// stop their decision tasks, tell the approver (so a prompt closes), and return the
+    /// `approval_decided` events (`abort`, decided by cancellation). The sub-agent gets no
+    /// answer: its turn is over.
+    fn resolve_stale(&mut self, event_id: &str) -> Vec<Event> {
+        let mut stale: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(_, r)| r.event_id == event_id)
+            .map(|(id, _)| id.clone())
+            .collect();
+        stale.sort();
+        let mut decided = Vec::new();
+        for request_id in stale {
+            let Some(request) = self.pending.remove(&request_id) else { continue };
+            if let Some(abort) = self.aborts.remove(&request_id) {
+                self.tasks.remove(&abort.id());
+                abort.abort();
+            }
+            let verdict = request.refusal(Decision::Abort, DecidedBy::Cancel);
+            self.approver.resolved(&request, &verdict);
+            decided.push(decided_event(&request, &verdict));
+        }
+        decided
     }
 
     /// Hand a request to the approver, off the event loop, and tell the caller it is pending.
@@ -523,6 +586,7 @@ impl Engine {
             .instrument(span),
         );
         self.tasks.insert(handle.id(), request_id.clone());
+        self.aborts.insert(request_id.clone(), handle);
         self.pending.insert(request_id, request);
         self.emit(Event::new(event_id, pending)).await
     }
@@ -534,10 +598,12 @@ impl Engine {
         let (request_id, verdict) = match done {
             Ok((task, (request_id, verdict))) => {
                 self.tasks.remove(&task);
+                self.aborts.remove(&request_id);
                 (request_id, verdict)
             }
             Err(err) => {
                 let Some(request_id) = self.tasks.remove(&err.id()) else { return Flow::Continue };
+                self.aborts.remove(&request_id);
                 let Some(request) = self.pending.get(&request_id) else { return Flow::Continue };
                 tracing::error!(error = %err, "the approver failed; refusing the request");
                 let verdict =
@@ -572,27 +638,39 @@ impl Engine {
         if let Some(op) = reply_op(request, &verdict) {
             let submission = Submission::new(format!("approval-{}", request.request_id()), op)
                 .with_trace(self.own_trace());
-            if !self.submit(submission).await && self.cancel.is_cancelled() {
-                return Flow::Stop(Stop::Cancelled);
+            if !self.submit(submission).await {
+                if self.cancel.is_cancelled() {
+                    return Flow::Stop(Stop::Cancelled);
+                }
+                let warning = EventMsg::warning(format!(
+                    "the answer to {} request {:?} did not reach the sub-agent: it is gone",
+                    request.kind(),
+                    request.call_id()
+                ));
+                if let Flow::Stop(stop) =
+                    self.emit(Event::new(request.event_id.clone(), warning)).await
+                {
+                    return Flow::Stop(stop);
+                }
             }
         }
-        let decided = EventMsg::ApprovalDecided(ApprovalDecidedEvent {
-            kind: request.kind(),
-            call_id: request.call_id().to_string(),
-            decision: verdict.summary_decision(),
-            decided_by: verdict.decided_by,
-        });
-        self.emit(Event::new(request.event_id.clone(), decided)).await
+        self.emit(decided_event(request, &verdict)).await
     }
 
     async fn shut_down(&mut self, stop: Stop) {
         tracing::debug!(?stop, "delegate stopping");
         let consumer_alive = stop != Stop::ConsumerGone;
         let agent_alive = stop != Stop::AgentEnded;
+        // One deadline bounds everything below, so shutdown takes at most the drain timeout.
         let deadline = Instant::now() + self.options.drain_timeout;
+        // What the caller is told, sent after the sub-agent has been told to stop: a caller
+        // that is not reading must not delay `interrupt` and `shutdown`.
+        let mut outgoing = Vec::new();
 
         // Pending approvals resolve fail-closed; the approver is told so a prompt can close.
         self.decisions.abort_all();
+        self.tasks.clear();
+        self.aborts.clear();
         let mut pending: Vec<ApprovalRequest> = self.pending.drain().map(|(_, r)| r).collect();
         pending.sort_by(|a, b| a.request_id().cmp(b.request_id()));
         for request in pending {
@@ -602,28 +680,26 @@ impl Engine {
                 let submission = Submission::new(format!("approval-{}", request.request_id()), op);
                 let _ = tokio::time::timeout_at(deadline, self.agent.submit(submission)).await;
             }
-            if consumer_alive {
-                let decided = EventMsg::ApprovalDecided(ApprovalDecidedEvent {
-                    kind: request.kind(),
-                    call_id: request.call_id().to_string(),
-                    decision: verdict.summary_decision(),
-                    decided_by: verdict.decided_by,
-                });
-                let _ = self.events_tx.try_send(Event::new(request.event_id.clone(), decided));
+            outgoing.push(decided_event(&request, &verdict));
+        }
+
+        if agent_alive && stop != Stop::TurnDone {
+            let trace = self.own_trace();
+            let interrupt = Submission::new("interrupt", Op::Interrupt).with_trace(trace.clone());
+            let _ = tokio::time::timeout_at(deadline, self.agent.submit(interrupt)).await;
+            if !self.shutdown_requested {
+                let shutdown = Submission::new("shutdown", Op::Shutdown).with_trace(trace);
+                let _ = tokio::time::timeout_at(deadline, self.agent.submit(shutdown)).await;
             }
         }
 
-        if agent_alive {
-            let trace = self.own_trace();
-            if stop != Stop::TurnDone {
-                let interrupt =
-                    Submission::new("interrupt", Op::Interrupt).with_trace(trace.clone());
-                let _ = tokio::time::timeout_at(deadline, self.agent.submit(interrupt)).await;
-                if !self.shutdown_requested {
-                    let shutdown = Submission::new("shutdown", Op::Shutdown).with_trace(trace);
-                    let _ = tokio::time::timeout_at(deadline, self.agent.submit(shutdown)).await;
-                }
+        let mut dropped = 0usize;
+        if consumer_alive {
+            for event in self.unsent.take().into_iter().chain(outgoing) {
+                dropped += usize::from(!self.send_by(deadline, event).await);
             }
+        }
+        if agent_alive {
             // Drain until the turn ends or the sub-agent is gone, for at most the drain timeout.
             let _ = tokio::time::timeout_at(deadline, async {
                 while let Some(event) = self.agent.next_event().await {
@@ -633,7 +709,7 @@ impl Engine {
                         && self.options.filter.passes(&event.msg)
                         && !is_request(&event.msg)
                     {
-                        let _ = self.events_tx.try_send(event);
+                        dropped += usize::from(!self.send_by(deadline, event).await);
                     }
                     if last {
                         break;
@@ -653,9 +729,43 @@ impl Engine {
                     format!("the sub-agent's event stream ended unexpectedly (status: {other})")
                 }
             };
-            let _ = self.events_tx.try_send(Event::new("", EventMsg::error(message)));
+            dropped += usize::from(
+                !self.send_by(deadline, Event::new("", EventMsg::error(message))).await,
+            );
+        }
+        if dropped > 0 {
+            tracing::warn!(dropped, "events dropped during shutdown: the caller was not reading");
+            let warning = EventMsg::warning(format!(
+                "{dropped} event(s) dropped while shutting down: the caller was not reading"
+            ));
+            let _ = self.events_tx.try_send(Event::new("", warning));
         }
     }
+
+    /// Send to the caller, waiting for room until `deadline`. `false` if it was not sent.
+    async fn send_by(&self, deadline: Instant, event: Event) -> bool {
+        match self.events_tx.try_send(event) {
+            Ok(()) => true,
+            Err(TrySendError::Closed(_)) => false,
+            Err(TrySendError::Full(event)) => {
+                matches!(
+                    tokio::time::timeout_at(deadline, self.events_tx.send(event)).await,
+                    Ok(Ok(()))
+                )
+            }
+        }
+    }
+}
+
+/// The `approval_decided` event reporting `verdict` on `request`.
+fn decided_event(request: &ApprovalRequest, verdict: &Verdict) -> Event {
+    let decided = EventMsg::ApprovalDecided(ApprovalDecidedEvent {
+        kind: request.kind(),
+        call_id: request.call_id().to_string(),
+        decision: verdict.summary_decision(),
+        decided_by: verdict.decided_by.clone(),
+    });
+    Event::new(request.event_id.clone(), decided)
 }
 
 fn is_request(msg: &EventMsg) -> bool {

@@ -469,3 +469,62 @@ async fn a_grant_beyond_the_request_is_refused() {
         }
     );
 }
+
+#[tokio::test]
+async fn a_turn_that_ends_closes_its_pending_approvals() {
+    let (approver, mut requests) = HandApprover::new();
+    let (mut d, mut sub, _cancel) = start(approver.clone(), DelegateOptions::default());
+    sub.emit("t", exec_request("call-1", None, &["rm", "-rf", "/tmp/x"])).await;
+    let (_request, late_answer) = within("the request", requests.recv()).await.unwrap();
+    sub.emit("t", turn_aborted("t")).await;
+    assert!(matches!(next(&mut d).await.msg, EventMsg::ApprovalPending(_)));
+    let decided = next(&mut d).await;
+    assert_eq!(
+        decided.msg,
+        EventMsg::ApprovalDecided(ApprovalDecidedEvent {
+            kind: ApprovalKind::Exec,
+            call_id: "call-1".into(),
+            decision: Decision::Abort,
+            decided_by: DecidedBy::Cancel,
+        })
+    );
+    assert_eq!(next(&mut d).await.msg, turn_aborted("t"));
+    assert_eq!(approver.resolved.lock().unwrap().len(), 1);
+    // A person answering the dead prompt now changes nothing: the decision task is gone.
+    let _ = late_answer.send(Verdict::decision(Decision::Approved, DecidedBy::User));
+    let ops = drain_ops(&mut sub.submissions).await;
+    assert!(!ops.iter().any(|op| matches!(op, Op::ExecApproval { .. })), "{ops:?}");
+    sub.emit("t2", message("next turn")).await;
+    assert_eq!(next(&mut d).await.msg, message("next turn"));
+}
+
+#[tokio::test]
+async fn shutdown_delivers_buffered_events_to_a_caller_that_reads_late() {
+    let (mut d, mut sub, cancel) = start(Arc::new(DenyAll), DelegateOptions::default());
+    for i in 0..100 {
+        sub.emit("t", message(&format!("m{i}"))).await;
+    }
+    cancel.cancel();
+    expect_op(&mut sub.submissions, "interrupt", |op| *op == Op::Interrupt).await;
+    sub.emit("t", turn_aborted("t")).await;
+    let mut seen = Vec::new();
+    while let Some(event) = within("the events", d.next_event()).await {
+        seen.push(event.msg);
+    }
+    let messages = seen.iter().filter(|m| matches!(m, EventMsg::AgentMessage(_))).count();
+    assert_eq!(messages, 100, "{seen:?}");
+    assert_eq!(seen.last(), Some(&turn_aborted("t")));
+}
+
+#[tokio::test]
+async fn an_op_that_cannot_reach_the_sub_agent_is_reported() {
+    let (mut d, sub, _cancel) = start(Arc::new(DenyAll), DelegateOptions::default());
+    drop(sub.submissions);
+    d.submit(Submission::new("lost-1", Op::user_text("hello"))).await.unwrap();
+    let warning = next(&mut d).await;
+    assert_eq!(warning.id, "lost-1");
+    assert!(
+        matches!(&warning.msg, EventMsg::Warning(w) if w.message.contains("did not reach")),
+        "{warning:?}"
+    );
+}
