@@ -253,7 +253,7 @@ struct Engine {
     /// How to stop each request's decision task, by request id.
     aborts: HashMap<String, tokio::task::AbortHandle>,
     /// An event that was waiting for room in the caller's channel when cancellation came.
-    unsent: Option<Event>,
+    unsent: Option<Box<Event>>,
     decisions: JoinSet<(String, Verdict)>,
     shutdown_requested: bool,
     last_was_error: bool,
@@ -380,7 +380,7 @@ impl Engine {
         let permit = tokio::select! {
             biased;
             _ = self.cancel.cancelled() => {
-                self.unsent = Some(event);
+                self.unsent = Some(Box::new(event));
                 return Flow::Stop(Stop::Cancelled);
             }
             permit = self.events_tx.reserve() => permit,
@@ -695,7 +695,7 @@ impl Engine {
 
         let mut dropped = 0usize;
         if consumer_alive {
-            for event in self.unsent.take().into_iter().chain(outgoing) {
+            for event in self.unsent.take().map(|e| *e).into_iter().chain(outgoing) {
                 dropped += usize::from(!self.send_by(deadline, event).await);
             }
         }
