@@ -15,7 +15,8 @@ use clap::Subcommand;
 /// approval, reports what was decided, and never executes anything itself.
 ///
 /// Exit status: 0 the turn completed; 1 the agent failed; 2 bad usage or configuration; 3 the
-/// turn was aborted; 124 --timeout ran out; 130 interrupted by the user (Ctrl-C).
+/// turn was aborted; 124 --timeout ran out; 130 interrupted by the user (Ctrl-C); 129 or 143
+/// stopped by SIGHUP or SIGTERM (the agent is shut down first).
 #[derive(Debug, Parser)]
 #[command(name = "delegate", version, about, long_about, after_help = EXAMPLES)]
 pub struct Cli {
@@ -129,18 +130,30 @@ pub enum PolicyCommand {
     },
 }
 
-/// `30s`, `500ms`, `5m`, `1h30m`, or a bare number of seconds.
+/// The longest duration accepted: a year is longer than any task should be left alone, and
+/// keeps deadlines far from the clock's limits.
+const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// `30s`, `500ms`, `5m`, `1h30m`, or a bare number of seconds; at most a year.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration_unbounded(text)?;
+    if duration > MAX_DURATION {
+        return Err(format!("{text:?} is longer than a year"));
+    }
+    Ok(duration)
+}
+
+fn seconds(value: f64, text: &str) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(value).map_err(|_| format!("{text:?} is not a duration"))
+}
+
+fn parse_duration_unbounded(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err("empty duration; try 30s, 500ms, 5m or 1h".into());
     }
     if let Ok(secs) = text.parse::<f64>() {
-        return if secs.is_finite() && secs >= 0.0 {
-            Ok(Duration::from_secs_f64(secs))
-        } else {
-            Err(format!("{text:?} is not a duration"))
-        };
+        return seconds(secs, text);
     }
     let mut total = Duration::ZERO;
     let mut rest = text;
@@ -161,7 +174,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             unit => return Err(format!("unknown unit {unit:?} in {text:?}; use ms, s, m or h")),
         };
         rest = &rest[unit_len..];
-        total += Duration::from_secs_f64(value * scale);
+        total = total
+            .checked_add(seconds(value * scale, text)?)
+            .ok_or_else(|| format!("{text:?} is too long"))?;
     }
     Ok(total)
 }
@@ -179,6 +194,11 @@ mod tests {
         assert!(parse_duration("soon").unwrap_err().contains("not a duration"));
         assert!(parse_duration("5y").unwrap_err().contains("unknown unit"));
         assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("1e300").is_err());
+        assert!(parse_duration("18446744073709551615h").is_err());
+        assert!(parse_duration("5000000000000000h").unwrap_err().contains("longer than a year"));
+        assert!(parse_duration("NaN").is_err());
+        assert!(parse_duration("inf").is_err());
     }
 
     #[test]

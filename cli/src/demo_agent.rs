@@ -206,10 +206,14 @@ impl DemoAgent {
             if path.is_empty() {
                 return Ok("`edit:` needs a path.".to_string());
             }
-            let call_id = self.next_call_id();
             let full = self.cwd.join(path);
-            let change = match std::fs::read_to_string(&full) {
-                Ok(old) => FileChange::Update {
+            let existing = match existing_text(&full) {
+                Ok(existing) => existing,
+                Err(why) => return Ok(format!("edit {path}: {why}; I asked nothing.")),
+            };
+            let call_id = self.next_call_id();
+            let change = match existing {
+                Some(old) => FileChange::Update {
                     unified_diff: format!(
                         "--- a/{path}\n+++ b/{path}\n@@ -1,{n} +1,{m} @@\n{}+// edited by the demo agent\n",
                         old.lines().map(|l| format!(" {l}\n")).collect::<String>(),
@@ -218,7 +222,7 @@ impl DemoAgent {
                     ),
                     move_path: None,
                 },
-                Err(_) => FileChange::Add { content: "// written by the demo agent\n".into() },
+                None => FileChange::Add { content: "// written by the demo agent\n".into() },
             };
             let mut changes = BTreeMap::new();
             changes.insert(PathBuf::from(path), change);
@@ -331,6 +335,32 @@ impl DemoAgent {
             }
         }
     }
+}
+
+/// Largest file the demo agent reads to propose an edit: a patch of a huge file shows nothing a
+/// person can review, and reading it would hold up the agent.
+const MAX_EDIT_LEN: u64 = 1024 * 1024;
+
+/// The text of an existing regular file (`None` when there is no file), or why it cannot be
+/// edited. Never reads devices, FIFOs or more than [`MAX_EDIT_LEN`] bytes.
+fn existing_text(path: &std::path::Path) -> Result<Option<String>, String> {
+    use std::io::Read;
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(format!("cannot look at it ({err})")),
+    };
+    if !meta.is_file() {
+        return Err("it is not a regular file".to_string());
+    }
+    if meta.len() > MAX_EDIT_LEN {
+        return Err(format!("it is larger than {MAX_EDIT_LEN} bytes"));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_EDIT_LEN).read_to_string(&mut text))
+        .map_err(|err| format!("cannot read it ({err})"))?;
+    Ok(Some(text))
 }
 
 fn finish<T>(wait: Wait<T>) -> Result<T, TurnEnd> {

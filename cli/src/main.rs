@@ -20,6 +20,10 @@ mod exit {
     pub const ABORTED: i32 = 3;
     pub const TIMEOUT: i32 = 124;
     pub const INTERRUPTED: i32 = 130;
+    /// SIGHUP (the terminal went away): 128 + 1, as shells report it.
+    pub const HANGUP: i32 = 129;
+    /// SIGTERM: 128 + 15, as shells report it.
+    pub const TERMINATED: i32 = 143;
 }
 
 fn main() -> ExitCode {

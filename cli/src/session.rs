@@ -223,6 +223,7 @@ enum Interrupt {
     None,
     CtrlC,
     Timeout,
+    Terminate(i32),
 }
 
 /// `delegate exec`.
@@ -246,10 +247,11 @@ pub async fn exec(
     )
     .await
     .context("could not start the task")?;
-    let deadline = common.timeout.map(|t| Instant::now() + t);
+    let deadline = deadline_after(common.timeout);
     let mut end = None;
     let mut ctrl_c = 0;
     let mut timed_out = false;
+    let mut terminated = None;
     loop {
         let interrupt = tokio::select! {
             event = delegate.next_event() => match event {
@@ -260,11 +262,21 @@ pub async fn exec(
                 }
                 None => break,
             },
-            _ = sigint.recv() => Interrupt::CtrlC,
+            sig = sigint.next() => match sig {
+                Sig::Interrupt => Interrupt::CtrlC,
+                Sig::Terminate(code) => Interrupt::Terminate(code),
+            },
             _ = sleep_until(deadline), if !timed_out => Interrupt::Timeout,
         };
         match interrupt {
             Interrupt::None => {}
+            Interrupt::Terminate(code) => {
+                if terminated.is_none() {
+                    session.renderer.note("delegate: terminated; shutting down the agent");
+                    terminated = Some(code);
+                    cancel.cancel();
+                }
+            }
             Interrupt::CtrlC => {
                 ctrl_c += 1;
                 if ctrl_c == 1 {
@@ -293,7 +305,9 @@ pub async fn exec(
     }
     session.renderer.stop_spinner();
     finish(&session, &delegate).await;
-    let code = if timed_out {
+    let code = if let Some(code) = terminated {
+        code
+    } else if timed_out {
         exit::TIMEOUT
     } else if ctrl_c > 0 {
         exit::INTERRUPTED
@@ -307,9 +321,48 @@ pub async fn exec(
     Ok(code)
 }
 
-fn interrupts() -> anyhow::Result<tokio::signal::unix::Signal> {
-    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .context("cannot handle Ctrl-C (SIGINT)")
+/// The signals `delegate` handles itself: SIGINT (Ctrl-C) interrupts, then shuts down; SIGTERM
+/// and SIGHUP shut down at once. The agent runs in its own process group, so it never sees the
+/// terminal's signals: without this, a killed `delegate` would leave it running.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+/// What a signal asks for.
+enum Sig {
+    /// Ctrl-C.
+    Interrupt,
+    /// SIGTERM or SIGHUP: shut down and exit with this status.
+    Terminate(i32),
+}
+
+impl Signals {
+    fn next(&mut self) -> impl std::future::Future<Output = Sig> + '_ {
+        async move {
+            tokio::select! {
+                _ = self.interrupt.recv() => Sig::Interrupt,
+                _ = self.terminate.recv() => Sig::Terminate(exit::TERMINATED),
+                _ = self.hangup.recv() => Sig::Terminate(exit::HANGUP),
+            }
+        }
+    }
+}
+
+fn interrupts() -> anyhow::Result<Signals> {
+    use tokio::signal::unix::SignalKind;
+    use tokio::signal::unix::signal;
+    Ok(Signals {
+        interrupt: signal(SignalKind::interrupt()).context("cannot handle Ctrl-C (SIGINT)")?,
+        terminate: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+        hangup: signal(SignalKind::hangup()).context("cannot handle SIGHUP")?,
+    })
+}
+
+/// `now + timeout`, or no deadline when that is beyond what the clock can hold.
+fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|t| Instant::now().checked_add(t))
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -333,7 +386,7 @@ pub async fn run(common: CommonArgs, agent_command: Vec<String>) -> anyhow::Resu
         cancel.clone(),
         options(&session),
     );
-    let deadline = common.timeout.map(|t| Instant::now() + t);
+    let deadline = deadline_after(common.timeout);
     let interactive = std::io::stdin().is_terminal();
     if interactive && !common.json {
         session.renderer.note(
@@ -348,7 +401,10 @@ pub async fn run(common: CommonArgs, agent_command: Vec<String>) -> anyhow::Resu
         }
         let line = tokio::select! {
             line = stdin.next_line() => line,
-            _ = sigint.recv() => { code = exit::INTERRUPTED; break 'session; }
+            sig = sigint.next() => {
+                code = match sig { Sig::Interrupt => exit::INTERRUPTED, Sig::Terminate(code) => code };
+                break 'session;
+            }
             _ = sleep_until(deadline) => { code = exit::TIMEOUT; break 'session; }
         };
         let Some(line) = line else { break };
@@ -380,7 +436,11 @@ pub async fn run(common: CommonArgs, agent_command: Vec<String>) -> anyhow::Resu
                     }
                     None => { code = exit::AGENT_FAILED; break 'session; }
                 },
-                _ = sigint.recv() => {
+                sig = sigint.next() => {
+                    if let Sig::Terminate(terminated) = sig {
+                        code = terminated;
+                        break 'session;
+                    }
                     ctrl_c += 1;
                     if ctrl_c == 1 {
                         session.renderer.note("delegate: interrupting the turn (Ctrl-C again to end the session)");

@@ -266,3 +266,46 @@ fn help_lists_the_subcommands_and_examples() {
         assert!(out.stdout.contains(needle), "--help lacks {needle:?}");
     }
 }
+
+#[test]
+fn sigterm_shuts_the_agent_down_before_delegate_exits() {
+    let dir = temp_dir("sigterm");
+    let marker = format!("delegate-sigterm-marker-{}", std::process::id());
+    let script = format!("trap '' INT TERM; cat > /dev/null # {marker}");
+    let started = Instant::now();
+    let child = Command::new(delegate_bin())
+        .args(["exec", "hi", "--", "sh", "-c", &script])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let up = Instant::now();
+    while agents_with(&marker).is_empty() {
+        assert!(up.elapsed() < Duration::from_secs(5), "the agent never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(pid, "TERM");
+    let out = wait(child, started);
+    assert_eq!(out.code, 143, "{out:?}");
+    assert!(processes_with(&marker).is_empty(), "the agent outlived delegate");
+}
+
+#[test]
+fn absurd_timeouts_are_usage_errors_not_panics() {
+    let dir = temp_dir("bigtimeout");
+    for value in ["1e300", "18446744073709551615h", "5000000000000000h", "NaN"] {
+        let out = run(&dir, &["exec", "--timeout", value, "hi"], "");
+        assert_eq!(out.code, 2, "{value}: {out:?}");
+    }
+}
+
+#[test]
+fn the_demo_agent_refuses_to_edit_a_device() {
+    let dir = temp_dir("device");
+    let out = run(&dir, &["exec", "edit: /dev/zero"], "");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("not a regular file"), "{}", out.stdout);
+}
