@@ -339,13 +339,11 @@ enum Sig {
 }
 
 impl Signals {
-    fn next(&mut self) -> impl std::future::Future<Output = Sig> + '_ {
-        async move {
-            tokio::select! {
-                _ = self.interrupt.recv() => Sig::Interrupt,
-                _ = self.terminate.recv() => Sig::Terminate(exit::TERMINATED),
-                _ = self.hangup.recv() => Sig::Terminate(exit::HANGUP),
-            }
+    async fn next(&mut self) -> Sig {
+        tokio::select! {
+            _ = self.interrupt.recv() => Sig::Interrupt,
+            _ = self.terminate.recv() => Sig::Terminate(exit::TERMINATED),
+            _ = self.hangup.recv() => Sig::Terminate(exit::HANGUP),
         }
     }
 }
