@@ -387,6 +387,10 @@ impl Rules {
         if root.is_none() {
             tally.doubts.push("no working root is configured, so no patch can be allowed".into());
         }
+        if r.changes.is_empty() && r.grant_root.is_none() {
+            // Nothing to check is not nothing to fear: the agent did not say what it will write.
+            tally.doubts.push("the patch names no changes, so what it writes is unknown".into());
+        }
         let mut targets: Vec<(&Path, Option<ChangeKind>, String)> = Vec::new();
         for (path, change) in &r.changes {
             let kind = ChangeKind::of(change);

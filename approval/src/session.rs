@@ -82,6 +82,11 @@ impl SessionKey {
                 }
             }
             Request::Patch(r) => {
+                if r.changes.is_empty() && r.grant_root.is_none() {
+                    // A patch that names nothing has no canonical key: every such patch would
+                    // share it, and one "for the session" would approve unknown writes.
+                    return None;
+                }
                 let mut changes = BTreeSet::new();
                 for (path, change) in &r.changes {
                     let to = match change {

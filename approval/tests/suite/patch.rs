@@ -169,3 +169,25 @@ fn an_empty_patch_gets_the_default() {
     let rules = rules("default = \"deny\"").with_root("/repo");
     assert_eq!(action(&rules, &patch(vec![], None)), Action::Deny);
 }
+
+#[test]
+fn a_patch_that_names_no_changes_is_never_allowed_nor_cached() {
+    use delegate_approval::SessionKey;
+    let rules =
+        delegate_approval::Rules::from_toml("default = \"allow\"\n").unwrap().with_root("/repo");
+    let request = delegate_approval::ApprovalRequest::new(
+        delegate_approval::Request::Patch(delegate_protocol::ApplyPatchApprovalRequestEvent {
+            call_id: "c".into(),
+            turn_id: "t".into(),
+            changes: Default::default(),
+            reason: None,
+            grant_root: None,
+            extra: Default::default(),
+        }),
+        vec!["root".into()],
+        "t",
+    );
+    let ruling = rules.rule(&request);
+    assert_ne!(ruling.action, delegate_approval::Action::Allow, "{ruling}");
+    assert!(SessionKey::for_request(&request, Some(std::path::Path::new("/repo"))).is_none());
+}
