@@ -576,7 +576,7 @@ impl Engine {
         let approver = Arc::clone(&self.approver);
         let for_task = request.clone();
         let id_for_task = request_id.clone();
-        let handle = self.decisions.spawn(
+        let mut decision: Pin<Box<dyn Future<Output = (String, Verdict)> + Send>> = Box::pin(
             async move {
                 let verdict = approver.decide(&for_task).await;
                 tracing::Span::current()
@@ -585,6 +585,46 @@ impl Engine {
             }
             .instrument(span),
         );
+        // Policies that answer at once (rules, allow/deny, the session cache) need no task of
+        // their own: poll the decision once here and answer without two more task hand-offs.
+        // Only a decision that has to wait (a person, a timer) goes to the JoinSet, which polls
+        // it again with a real waker. A panicking approver is refused, as in a task.
+        let polled: Option<Result<Verdict, ()>> = {
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                decision.as_mut().poll(&mut cx)
+            })) {
+                Ok(std::task::Poll::Pending) => None,
+                Ok(std::task::Poll::Ready((_, verdict))) => Some(Ok(verdict)),
+                Err(_) => Some(Err(())),
+            }
+        };
+        match polled {
+            None => {}
+            Some(Ok(verdict)) => {
+                if let Flow::Stop(stop) = self.emit(Event::new(event_id, pending)).await {
+                    return Flow::Stop(stop);
+                }
+                return self.answer(&request, verdict).await;
+            }
+            Some(Err(())) => {
+                drop(decision);
+                tracing::error!("the approver panicked; refusing the request");
+                if let Flow::Stop(stop) = self.emit(Event::new(event_id.clone(), pending)).await {
+                    return Flow::Stop(stop);
+                }
+                let warning = EventMsg::warning(format!(
+                    "the approver failed on request {request_id:?}: it panicked; refused"
+                ));
+                if let Flow::Stop(stop) = self.emit(Event::new(event_id, warning)).await {
+                    return Flow::Stop(stop);
+                }
+                let verdict =
+                    request.refusal(Decision::Denied, DecidedBy::Policy("approver_failed".into()));
+                return self.answer(&request, verdict).await;
+            }
+        }
+        let handle = self.decisions.spawn(decision);
         self.tasks.insert(handle.id(), request_id.clone());
         self.aborts.insert(request_id.clone(), handle);
         self.pending.insert(request_id, request);
