@@ -45,6 +45,11 @@ const STDIN_CHUNK_LEN: usize = 64 * 1024;
 /// Chunks of stdin that may wait for the server: a little read-ahead, bounded.
 const STDIN_CHUNKS_AHEAD: usize = 4;
 
+/// Most events forwarded per wake-up of the event loop: the burst an agent has ready
+/// ([`Agent::try_next_event`]) goes out without a `next_event` call per event, and the loop
+/// still checks the drain deadline between bursts. 64, like the engine's batch.
+const EVENT_BURST: usize = 64;
+
 /// Options of [`serve_with_options`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -198,10 +203,21 @@ where
                 biased;
                 event = agent.next_event() => {
                     let Some(event) = event else { return Ok(ServeEnd::EventsEnded) };
-                    let last = matches!(event.msg, EventMsg::ShutdownComplete);
-                    out.send(event).await?;
-                    if last {
-                        return Ok(ServeEnd::ShutdownComplete);
+                    // Then the burst the agent already has ready, without a `next_event`
+                    // future (a boxed one, for `async_trait` agents) and a pass through
+                    // `select!` per event; bounded, so the drain deadline is still looked at.
+                    let mut next = Some(event);
+                    let mut taken = 0;
+                    while let Some(event) = next.take() {
+                        let last = matches!(event.msg, EventMsg::ShutdownComplete);
+                        out.send(event).await?;
+                        if last {
+                            return Ok(ServeEnd::ShutdownComplete);
+                        }
+                        taken += 1;
+                        if taken < EVENT_BURST {
+                            next = agent.try_next_event();
+                        }
                     }
                 }
                 () = &mut drain_ended => {
