@@ -101,11 +101,45 @@ fn ci() -> Result<(), String> {
     Ok(())
 }
 
+/// `cargo xtask bench [--quick]`: build the benchmark crate (`bench/`, its own workspace, so the
+/// main workspace never compiles rmcp or the ACP SDK) and the `delegate` command in release mode
+/// into `target/bench/`, then run the driver, which prints the table and writes BENCHMARKS.md.
+/// A missed target is reported, never an error; only a failed build or a crashed run is.
 fn bench(args: &[String]) -> Result<(), String> {
-    let mut cmd = cargo();
-    cmd.args(["bench", "--workspace", "--locked"]);
-    if args.iter().any(|a| a == "--quick") {
-        cmd.args(["--", "--quick"]);
+    let mut quick = false;
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            other => return Err(format!("bench: unknown argument {other:?}; try `--quick`")),
+        }
     }
-    step("bench", &mut cmd)
+    let root = workspace_root().ok_or("bench: cannot find the workspace root")?;
+    // One target directory for both builds, away from the debug/bench artifacts others use, so
+    // rebuilds are incremental and never wait on another build's lock.
+    let target = root.join("target").join("bench");
+    step(
+        "build delegate (release)",
+        cargo()
+            .current_dir(&root)
+            .args(["build", "--release", "--locked", "--package", "delegate-cli", "--target-dir"])
+            .arg(&target),
+    )?;
+    step(
+        "build delegate-bench (release)",
+        cargo()
+            .current_dir(root.join("bench"))
+            .args(["build", "--release", "--locked", "--target-dir"])
+            .arg(&target),
+    )?;
+    let release = target.join("release");
+    let mut run = Command::new(release.join("delegate-bench"));
+    run.current_dir(&root)
+        .arg("--out")
+        .arg(root.join("BENCHMARKS.md"))
+        .arg("--delegate-bin")
+        .arg(release.join("delegate"));
+    if quick {
+        run.arg("--quick");
+    }
+    step("bench", &mut run)
 }
