@@ -117,10 +117,12 @@ fn timeout_stops_a_hanging_agent_with_status_124() {
     assert!(processes_with(&marker).is_empty(), "the agent outlived delegate");
 }
 
-#[test]
-fn ctrl_c_twice_shuts_down_a_hanging_agent_with_status_130() {
-    let dir = temp_dir("sigint");
-    let marker = format!("delegate-sigint-marker-{}", std::process::id());
+/// Start `delegate exec` with an agent that ignores SIGINT and SIGTERM and never answers, and
+/// wait until the agent runs. Returns `delegate`, the marker in the agent's command line, and
+/// when it started.
+fn exec_with_a_hanging_agent(name: &str) -> (std::process::Child, String, Instant) {
+    let dir = temp_dir(name);
+    let marker = format!("delegate-{name}-marker-{}", std::process::id());
     let script = format!("trap '' INT TERM; cat > /dev/null # {marker}");
     let started = Instant::now();
     let child = Command::new(delegate_bin())
@@ -131,13 +133,18 @@ fn ctrl_c_twice_shuts_down_a_hanging_agent_with_status_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = child.id();
-    // Wait until the agent is up, then interrupt twice.
     let up = Instant::now();
     while agents_with(&marker).is_empty() {
         assert!(up.elapsed() < Duration::from_secs(5), "the agent never started");
         std::thread::sleep(Duration::from_millis(20));
     }
+    (child, marker, started)
+}
+
+#[test]
+fn ctrl_c_twice_shuts_down_a_hanging_agent_with_status_130() {
+    let (child, marker, started) = exec_with_a_hanging_agent("sigint");
+    let pid = child.id();
     signal(pid, "INT");
     std::thread::sleep(Duration::from_millis(300));
     signal(pid, "INT");
@@ -269,25 +276,8 @@ fn help_lists_the_subcommands_and_examples() {
 
 #[test]
 fn sigterm_shuts_the_agent_down_before_delegate_exits() {
-    let dir = temp_dir("sigterm");
-    let marker = format!("delegate-sigterm-marker-{}", std::process::id());
-    let script = format!("trap '' INT TERM; cat > /dev/null # {marker}");
-    let started = Instant::now();
-    let child = Command::new(delegate_bin())
-        .args(["exec", "hi", "--", "sh", "-c", &script])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let up = Instant::now();
-    while agents_with(&marker).is_empty() {
-        assert!(up.elapsed() < Duration::from_secs(5), "the agent never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    signal(pid, "TERM");
+    let (child, marker, started) = exec_with_a_hanging_agent("sigterm");
+    signal(child.id(), "TERM");
     let out = wait(child, started);
     assert_eq!(out.code, 143, "{out:?}");
     assert!(processes_with(&marker).is_empty(), "the agent outlived delegate");

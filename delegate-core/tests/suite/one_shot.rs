@@ -10,6 +10,22 @@ use tokio_util::sync::CancellationToken;
 
 use super::support::*;
 
+/// Run a one-shot "go" task on `agent` with a deny-all policy, bounded, and return its outcome.
+async fn outcome_of(agent: Arc<dyn Agent>) -> Outcome {
+    within(
+        "the outcome",
+        run_one_shot(
+            agent,
+            Arc::new(DenyAll),
+            CancellationToken::new(),
+            DelegateOptions::default(),
+            Submission::new("task", Op::user_text("go")),
+        ),
+    )
+    .await
+    .unwrap()
+}
+
 async fn start(endpoint_agent: ChannelAgent) -> Delegate {
     one_shot(
         Arc::new(endpoint_agent),
@@ -93,18 +109,7 @@ async fn run_one_shot_returns_the_outcome() {
         sub.status.send(AgentStatus::Shutdown).unwrap();
         denied
     });
-    let outcome = within(
-        "the outcome",
-        run_one_shot(
-            Arc::new(agent),
-            Arc::new(DenyAll),
-            CancellationToken::new(),
-            DelegateOptions::default(),
-            Submission::new("task", Op::user_text("go")),
-        ),
-    )
-    .await
-    .unwrap();
+    let outcome = outcome_of(Arc::new(agent)).await;
     assert!(within("the player", player).await.unwrap(), "the sub-agent was told no");
     assert_eq!(outcome.end, TurnEnd::Completed);
     assert_eq!(outcome.last_agent_message.as_deref(), Some("thinking done"));
@@ -161,18 +166,7 @@ async fn a_script_reports_the_first_unexpected_submission() {
 #[tokio::test]
 async fn a_vanishing_script_agent_surfaces_as_an_error_event() {
     let (agent, _script) = ScriptedAgent::new(vec![Step::expect("user_input"), Step::Vanish]);
-    let outcome = within(
-        "the outcome",
-        run_one_shot(
-            Arc::new(agent),
-            Arc::new(DenyAll),
-            CancellationToken::new(),
-            DelegateOptions::default(),
-            Submission::new("task", Op::user_text("go")),
-        ),
-    )
-    .await
-    .unwrap();
+    let outcome = outcome_of(Arc::new(agent)).await;
     assert!(
         matches!(outcome.end, TurnEnd::Failed(ref m) if m.contains("vanished")),
         "{:?}",
@@ -190,17 +184,6 @@ async fn a_task_complete_marked_failed_is_a_failure() {
         Step::emit("task", EventMsg::error("model unavailable")),
         Step::emit("task", EventMsg::TaskComplete(failed)),
     ]);
-    let outcome = within(
-        "the outcome",
-        run_one_shot(
-            Arc::new(agent),
-            Arc::new(DenyAll),
-            CancellationToken::new(),
-            DelegateOptions::default(),
-            Submission::new("task", Op::user_text("go")),
-        ),
-    )
-    .await
-    .unwrap();
+    let outcome = outcome_of(Arc::new(agent)).await;
     assert_eq!(outcome.end, TurnEnd::Failed("model unavailable".into()));
 }
