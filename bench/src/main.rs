@@ -13,8 +13,10 @@
 //! delegate-bench profile approvals|echo|child-flood|raw-flood|served-flood N   (one method alone, for callgrind)
 //! ```
 //!
-//! The peers it starts (`peer-raw`, `peer-serve`, `peer-rmcp`, `peer-acp`) are the other
-//! binaries of this crate, found next to this one.
+//! The peers it starts (`peer-raw`, `peer-serve` from this crate; `peer-rmcp`, `peer-acp` and
+//! the `delegate-bench-rivals` worker that drives rmcp and ACP, from `rivals/`) are found next to
+//! this binary. rmcp and the ACP SDK never link into this process: their serde_json features
+//! would make delegate's `Event` larger and its decoding slower than in a real build.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod codex;
@@ -60,9 +62,9 @@ impl Config {
                 rounds: 5,
                 forward_events: 100_000,
                 sample_seconds: 0.15,
-                latency_runs: 3,
-                latency_samples: 2_000,
-                round_trips: 1_000,
+                latency_runs: 5,
+                latency_samples: 1_000,
+                round_trips: 600,
                 fresh_runs: 1,
                 process_runs: 5,
                 codex_rounds: 15,
@@ -289,11 +291,16 @@ fn document(
          cargo xtask bench            # full run, a few minutes; rewrites BENCHMARKS.md\n\
          cargo xtask bench --quick    # fewer and shorter runs, under 2 minutes after the first build\n\
          ```\n\n\
-         The suite is the standalone crate `bench/` (package `delegate-bench`, its own workspace and Cargo.lock, \
-         excluded from the main workspace so CI never compiles rmcp or the ACP SDK). `cargo xtask bench` builds it and \
-         the `delegate` command in release mode into `target/bench/` and runs `target/bench/release/delegate-bench \
-         --out BENCHMARKS.md --delegate-bin target/bench/release/delegate`. The Codex row needs the pinned Codex \
-         binary (`adapter-codex/install-codex.sh`); without it the row says so.\n",
+         The suite is `bench/`, a workspace of its own with its own Cargo.lock, excluded from the main workspace so CI \
+         never compiles rmcp or the ACP SDK: package `delegate-bench` (the driver, delegate's peers) and package \
+         `delegate-bench-rivals` (`bench/rivals/`: the rmcp and ACP peers and the worker that measures them on the \
+         driver's command), built by separate cargo invocations so that rmcp's and ACP's serde_json features do not \
+         leak into the delegate crates. `cargo xtask bench` builds both and the `delegate` command in release mode \
+         into `target/bench/` and runs `target/bench/release/delegate-bench --out BENCHMARKS.md --delegate-bin \
+         target/bench/release/delegate`. `--only SECTION,…` runs some sections; `DELEGATE_BENCH_VERBOSE=1` prints \
+         every run's value; `delegate-bench profile approvals|echo|child-flood|raw-flood|served-flood N` runs one \
+         method alone for `valgrind --tool=callgrind`. The Codex row needs the pinned Codex binary \
+         (`adapter-codex/install-codex.sh`); without it the row says so.\n",
         report::markdown(sections),
         took = took.as_secs_f64(),
     )

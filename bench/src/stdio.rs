@@ -6,27 +6,9 @@ use std::path::Path;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use std::time::Instant;
 
-use agent_client_protocol::AcpAgent;
-use agent_client_protocol::AcpAgentConfig;
-use agent_client_protocol::Client;
-use agent_client_protocol::schema::ProtocolVersion;
-use agent_client_protocol::v1::schema::ContentBlock as AcpContent;
-use agent_client_protocol::v1::schema::InitializeRequest;
-use agent_client_protocol::v1::schema::NewSessionRequest;
-use agent_client_protocol::v1::schema::PromptRequest;
-use agent_client_protocol::v1::schema::RequestPermissionOutcome;
-use agent_client_protocol::v1::schema::RequestPermissionRequest;
-use agent_client_protocol::v1::schema::RequestPermissionResponse;
-use agent_client_protocol::v1::schema::SelectedPermissionOutcome;
-use agent_client_protocol::v1::schema::SessionId;
-use agent_client_protocol::v1::schema::SessionNotification;
-use agent_client_protocol::v1::schema::TextContent;
 use delegate_approval::AllowAll;
 use delegate_bench::PAYLOAD;
 use delegate_bench::Task;
@@ -44,21 +26,11 @@ use delegate_transport_stdio::ChildProcessAgent;
 use delegate_transport_stdio::Frame;
 use delegate_transport_stdio::JsonLinesReader;
 use delegate_transport_stdio::StderrMode;
-use rmcp::ClientHandler;
-use rmcp::RoleClient;
-use rmcp::ServiceExt;
-use rmcp::model::CallToolRequestParams;
-use rmcp::model::ProgressNotificationParam;
-use rmcp::service::NotificationContext;
-use rmcp::service::RunningService;
-use rmcp::transport::TokioChildProcess;
 use tokio::io::AsyncBufReadExt;
 use tokio::io::AsyncWriteExt;
 use tokio::io::BufReader;
 use tokio::process::ChildStdin;
 use tokio::process::ChildStdout;
-use tokio::sync::Notify;
-use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::Config;
@@ -144,172 +116,56 @@ fn is_turn_end(frame: Option<Frame<Event>>) -> bool {
     }
 }
 
-struct RmcpClient {
-    service: RunningService<RoleClient, RmcpCounter>,
-    count: Arc<AtomicU64>,
-    target: Arc<AtomicU64>,
-    done: Arc<Notify>,
+/// The rmcp and ACP clients, in a worker process of their own (`delegate-bench-rivals`, see
+/// its docs): this process never links them, so their serde_json features cannot change the
+/// size or the decoding of delegate's types measured here.
+pub struct Rivals {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: std::io::BufReader<std::process::ChildStdout>,
 }
 
-/// Counts `notifications/progress`; rmcp hands each to the handler in a task of its own.
-struct RmcpCounter {
-    count: Arc<AtomicU64>,
-    target: Arc<AtomicU64>,
-    done: Arc<Notify>,
-}
-
-impl ClientHandler for RmcpCounter {
-    async fn on_progress(
-        &self,
-        _params: ProgressNotificationParam,
-        _context: NotificationContext<RoleClient>,
-    ) {
-        if self.count.fetch_add(1, Ordering::Relaxed) + 1 == self.target.load(Ordering::Relaxed) {
-            self.done.notify_one();
-        }
-    }
-}
-
-impl RmcpClient {
-    async fn start() -> RmcpClient {
-        let command = tokio::process::Command::new(peer("peer-rmcp"));
-        let (transport, _) = TokioChildProcess::builder(command)
-            .stderr(Stdio::null())
+impl Rivals {
+    pub fn start() -> Rivals {
+        let program = peer("delegate-bench-rivals");
+        let mut child = std::process::Command::new(&program)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
             .spawn()
-            .expect("the rmcp peer starts");
-        let count = Arc::new(AtomicU64::new(0));
-        let target = Arc::new(AtomicU64::new(u64::MAX));
-        let done = Arc::new(Notify::new());
-        let handler = RmcpCounter {
-            count: Arc::clone(&count),
-            target: Arc::clone(&target),
-            done: Arc::clone(&done),
-        };
-        let service = handler.serve(transport).await.expect("the rmcp handshake");
-        RmcpClient { service, count, target, done }
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let input = child.stdin.take().expect("piped");
+        let output = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        Rivals { child, input, output }
     }
 
-    async fn flood(&self, n: u64) {
-        self.count.store(0, Ordering::Relaxed);
-        self.target.store(n, Ordering::Relaxed);
-        let mut arguments = serde_json::Map::new();
-        arguments.insert("n".into(), n.into());
-        self.service
-            .call_tool(CallToolRequestParams::new("flood").with_arguments(arguments))
-            .await
-            .expect("the flood tool");
-        if n > 0 {
-            self.done.notified().await;
-        }
-    }
-
-    async fn echo(&self) {
-        let mut arguments = serde_json::Map::new();
-        arguments.insert("text".into(), PAYLOAD.into());
-        self.service
-            .call_tool(CallToolRequestParams::new("echo").with_arguments(arguments))
-            .await
-            .expect("the echo tool");
+    /// One command, one answer: the numbers it printed.
+    pub fn ask(&mut self, command: &str) -> Vec<f64> {
+        use std::io::BufRead;
+        use std::io::Write;
+        writeln!(self.input, "{command}").expect("the rivals worker reads");
+        self.input.flush().expect("the rivals worker reads");
+        let mut line = String::new();
+        self.output.read_line(&mut line).expect("the rivals worker answers");
+        let numbers: Vec<f64> = line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        assert!(!numbers.is_empty(), "the rivals worker failed on {command:?} (answered {line:?})");
+        numbers
     }
 }
 
-struct AcpClient {
-    connection: agent_client_protocol::v1::ConnectionTo<agent_client_protocol::Agent>,
-    session: SessionId,
-    count: Arc<AtomicU64>,
-    target: Arc<AtomicU64>,
-    done: Arc<Notify>,
-    asked: Arc<Mutex<Vec<Instant>>>,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl AcpClient {
-    async fn start() -> AcpClient {
-        let count = Arc::new(AtomicU64::new(0));
-        let target = Arc::new(AtomicU64::new(u64::MAX));
-        let done = Arc::new(Notify::new());
-        let asked = Arc::new(Mutex::new(Vec::new()));
-        let (ready_tx, ready) = oneshot::channel();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let agent = AcpAgent::new(AcpAgentConfig::new(peer("peer-acp")));
-        let (c, t, d, a) = (count.clone(), target.clone(), done.clone(), asked.clone());
-        let task = tokio::spawn(async move {
-            let result = Client
-                .v1()
-                .name("delegate-bench")
-                .on_receive_notification(
-                    async move |_update: SessionNotification, _cx| {
-                        if c.fetch_add(1, Ordering::Relaxed) + 1 == t.load(Ordering::Relaxed) {
-                            d.notify_one();
-                        }
-                        Ok(())
-                    },
-                    agent_client_protocol::on_receive_notification!(),
-                )
-                .on_receive_request(
-                    async move |_request: RequestPermissionRequest, responder, _cx| {
-                        a.lock().expect("not poisoned").push(Instant::now());
-                        responder.respond(RequestPermissionResponse::new(
-                            RequestPermissionOutcome::Selected(SelectedPermissionOutcome::new(
-                                "allow",
-                            )),
-                        ))
-                    },
-                    agent_client_protocol::on_receive_request!(),
-                )
-                .connect_with(agent, async move |connection| {
-                    connection
-                        .send_request(InitializeRequest::new(ProtocolVersion::V1))
-                        .block_task()
-                        .await?;
-                    let session = connection
-                        .send_request(NewSessionRequest::new(std::env::temp_dir()))
-                        .block_task()
-                        .await?
-                        .session_id;
-                    let _ = ready_tx.send((connection.clone(), session));
-                    let _ = stopped.await;
-                    Ok(())
-                })
-                .await;
-            if let Err(err) = result {
-                eprintln!("delegate-bench: the ACP connection ended: {err}");
+impl Drop for Rivals {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let _ = writeln!(self.input, "quit");
+        let _ = self.input.flush();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
             }
-        });
-        let (connection, session) = ready.await.expect("the ACP handshake");
-        AcpClient { connection, session, count, target, done, asked, stop: Some(stop), task }
-    }
-
-    async fn prompt(&self, task: Task) {
-        let prompt = PromptRequest::new(
-            self.session.clone(),
-            vec![AcpContent::Text(TextContent::new(task.text()))],
-        );
-        self.connection.send_request(prompt).block_task().await.expect("the prompt");
-    }
-
-    async fn flood(&self, n: u64) {
-        self.count.store(0, Ordering::Relaxed);
-        self.target.store(n, Ordering::Relaxed);
-        self.prompt(Task::Flood(n)).await;
-        if n > 0 {
-            self.done.notified().await;
+            std::thread::sleep(Duration::from_millis(10));
         }
-    }
-
-    /// Seconds between consecutive permission requests: one round trip each.
-    async fn approvals(&self, n: u64) -> Vec<f64> {
-        self.asked.lock().expect("not poisoned").clear();
-        self.prompt(Task::Approvals(n)).await;
-        intervals(&self.asked.lock().expect("not poisoned"))
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -346,8 +202,8 @@ enum Flooder {
     Raw(RawChild),
     Reader(ReaderChild),
     Child(ChildProcessAgent),
-    Rmcp(RmcpClient),
-    Acp(AcpClient),
+    /// `rmcp` or `acp`, in the rivals worker.
+    Rival(std::rc::Rc<std::cell::RefCell<Rivals>>, &'static str),
 }
 
 impl Flooder {
@@ -385,8 +241,11 @@ impl Flooder {
                 agent.submit(user_input(turn, Task::Flood(n))).await.expect("submits");
                 until_turn_end(agent).await;
             }
-            Flooder::Rmcp(client) => client.flood(n).await,
-            Flooder::Acp(client) => client.flood(n).await,
+            Flooder::Rival(rivals, which) => {
+                // Timed by the worker, around its own client only.
+                let secs = rivals.borrow_mut().ask(&format!("flood {which} {n}"))[0];
+                return Duration::from_secs_f64(secs);
+            }
         }
         start.elapsed()
     }
@@ -396,11 +255,7 @@ impl Flooder {
             Flooder::Child(agent) => {
                 let _ = agent.shutdown().await;
             }
-            Flooder::Rmcp(client) => {
-                let _ = client.service.cancel().await;
-            }
-            Flooder::Acp(client) => client.stop().await,
-            Flooder::Raw(_) | Flooder::Reader(_) => {}
+            Flooder::Raw(_) | Flooder::Reader(_) | Flooder::Rival(..) => {}
         }
     }
 }
@@ -468,6 +323,7 @@ const RMCP: usize = 4;
 const ACP: usize = 5;
 
 pub fn throughput(config: &Config, rt: &tokio::runtime::Runtime) -> Section {
+    let rivals = std::rc::Rc::new(std::cell::RefCell::new(Rivals::start()));
     let mut methods = rt.block_on(async {
         let (child, stdin, stdout) = spawn_piped(&peer("peer-raw"), "flood");
         vec![
@@ -479,8 +335,8 @@ pub fn throughput(config: &Config, rt: &tokio::runtime::Runtime) -> Section {
             }),
             Flooder::Child(spawn_agent(&peer("peer-raw"), Some("flood"))),
             Flooder::Child(spawn_agent(&peer("peer-serve"), None)),
-            Flooder::Rmcp(RmcpClient::start().await),
-            Flooder::Acp(AcpClient::start().await),
+            Flooder::Rival(std::rc::Rc::clone(&rivals), "rmcp"),
+            Flooder::Rival(std::rc::Rc::clone(&rivals), "acp"),
         ]
     });
     let mut turn = 0u64;
@@ -596,13 +452,12 @@ fn engine_over(program: &Path, mode: Option<&str>) -> Delegate {
 
 pub fn round_trips(config: &Config, rt: &tokio::runtime::Runtime) -> Section {
     let n = config.round_trips;
-    let (mut raw, mut ours, mut served, rmcp, acp) = rt.block_on(async {
+    let mut rivals = Rivals::start();
+    let (mut raw, mut ours, mut served) = rt.block_on(async {
         (
             RawChild::spawn("echo"),
             engine_over(&peer("peer-raw"), Some("approvals")),
             engine_over(&peer("peer-serve"), None),
-            RmcpClient::start().await,
-            AcpClient::start().await,
         )
     });
     let answer = Submission::new(
@@ -628,59 +483,50 @@ pub fn round_trips(config: &Config, rt: &tokio::runtime::Runtime) -> Section {
             approval_intervals(&mut ours, n / 10, turn).await;
             turn += 1;
             approval_intervals(&mut served, n / 10, turn).await;
-            for _ in 0..n / 10 {
-                rmcp.echo().await;
-            }
-            acp.approvals(n / 10).await;
+            rivals.ask(&format!("echo rmcp {}", n / 10));
+            rivals.ask(&format!("approvals acp {}", n / 10));
         }
         for round in 0..config.latency_runs {
             for k in 0..5 {
                 let i = (round + k) % 5;
                 turn += 1;
-                let mut samples = match i {
-                    0 => {
-                        let mut s = Vec::with_capacity(n as usize);
-                        for _ in 0..n {
-                            let start = Instant::now();
-                            raw.send(&answer).await;
-                            let event = raw.next().await;
-                            s.push(start.elapsed().as_secs_f64());
-                            assert!(matches!(event.msg, EventMsg::ExecApprovalRequest(_)));
-                        }
-                        s
+                let (run_p50, run_p99) = match i {
+                    3 | 4 => {
+                        // Measured by the rivals worker: p50 and p99 of its run.
+                        let command = if i == 3 { "echo rmcp" } else { "approvals acp" };
+                        let answer = rivals.ask(&format!("{command} {n}"));
+                        (answer[0], answer.get(1).copied().unwrap_or(f64::NAN))
                     }
-                    1 => approval_intervals(&mut ours, n, turn).await,
-                    2 => approval_intervals(&mut served, n, turn).await,
-                    3 => {
-                        let mut s = Vec::with_capacity(n as usize);
-                        for _ in 0..n {
-                            let start = Instant::now();
-                            rmcp.echo().await;
-                            s.push(start.elapsed().as_secs_f64());
-                        }
-                        s
+                    _ => {
+                        let mut samples = match i {
+                            0 => {
+                                let mut s = Vec::with_capacity(n as usize);
+                                for _ in 0..n {
+                                    let start = Instant::now();
+                                    raw.send(&answer).await;
+                                    let event = raw.next().await;
+                                    s.push(start.elapsed().as_secs_f64());
+                                    assert!(matches!(event.msg, EventMsg::ExecApprovalRequest(_)));
+                                }
+                                s
+                            }
+                            1 => approval_intervals(&mut ours, n, turn).await,
+                            _ => approval_intervals(&mut served, n, turn).await,
+                        };
+                        (percentile(&mut samples, 0.5), percentile(&mut samples, 0.99))
                     }
-                    _ => acp.approvals(n).await,
                 };
-                crate::verbose(
-                    &format!("round trip {i} p50,p99,n"),
-                    &[
-                        percentile(&mut samples, 0.5),
-                        percentile(&mut samples, 0.99),
-                        samples.len() as f64,
-                    ],
-                );
-                p50[i].push(percentile(&mut samples, 0.5));
-                p99[i].push(percentile(&mut samples, 0.99));
+                crate::verbose(&format!("round trip {i} p50,p99"), &[run_p50, run_p99]);
+                p50[i].push(run_p50);
+                p99[i].push(run_p99);
             }
         }
         ours.cancel();
         served.cancel();
         ours.finished().await;
         served.finished().await;
-        let _ = rmcp.service.cancel().await;
-        acp.stop().await;
     });
+    drop(rivals);
     let p50: Vec<Figure> = p50.iter().map(|v| Figure::of(v)).collect();
     let p99: Vec<Figure> = p99.iter().map(|v| Figure::of(v)).collect();
     let both = |i: usize| format!("p50 {} / p99 {}", p50[i].show(micros), p99[i].show(micros));

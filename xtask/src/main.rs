@@ -101,9 +101,10 @@ fn ci() -> Result<(), String> {
     Ok(())
 }
 
-/// `cargo xtask bench [--quick]`: build the benchmark crate (`bench/`, its own workspace, so the
-/// main workspace never compiles rmcp or the ACP SDK) and the `delegate` command in release mode
-/// into `target/bench/`, then run the driver, which prints the table and writes BENCHMARKS.md.
+/// `cargo xtask bench [--quick]`: build the benchmark crates (`bench/`, a workspace of its own,
+/// so the main workspace never compiles rmcp or the ACP SDK) and the `delegate` command in
+/// release mode into `target/bench/`, then run the driver, which prints the table and writes
+/// BENCHMARKS.md.
 /// A missed target is reported, never an error; only a failed build or a crashed run is.
 fn bench(args: &[String]) -> Result<(), String> {
     let mut quick = false;
@@ -124,13 +125,17 @@ fn bench(args: &[String]) -> Result<(), String> {
             .args(["build", "--release", "--locked", "--package", "delegate-cli", "--target-dir"])
             .arg(&target),
     )?;
-    step(
-        "build delegate-bench (release)",
-        cargo()
-            .current_dir(root.join("bench"))
-            .args(["build", "--release", "--locked", "--target-dir"])
-            .arg(&target),
-    )?;
+    // Two cargo invocations, so that the features rmcp and the ACP SDK turn on in serde_json
+    // (`preserve_order`, `raw_value`) are not unified into the delegate crates measured.
+    for package in ["delegate-bench", "delegate-bench-rivals"] {
+        step(
+            &format!("build {package} (release)"),
+            cargo()
+                .current_dir(root.join("bench"))
+                .args(["build", "--release", "--locked", "--package", package, "--target-dir"])
+                .arg(&target),
+        )?;
+    }
     let release = target.join("release");
     let mut run = Command::new(release.join("delegate-bench"));
     run.current_dir(&root)
