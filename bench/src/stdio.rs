@@ -486,7 +486,7 @@ pub fn round_trips(config: &Config, rt: &tokio::runtime::Runtime) -> Section {
             rivals.ask(&format!("echo rmcp {}", n / 10));
             rivals.ask(&format!("approvals acp {}", n / 10));
         }
-        for round in 0..config.latency_runs {
+        for round in 0..config.round_trip_runs {
             for k in 0..5 {
                 let i = (round + k) % 5;
                 turn += 1;
@@ -542,10 +542,10 @@ pub fn round_trips(config: &Config, rt: &tokio::runtime::Runtime) -> Section {
             .ratio(format!("p50 {}", ratio(r(2, 0)))),
         Row::new("rmcp `tools/call` echo", both(3))
             .baseline(format!("ours end to end p50 {}", micros(p50[2].median)))
-            .ratio(format!("ours is {} faster", ratio(1.0 / r(2, 3)))),
+            .ratio(format!("p50 {} of ours", ratio(r(3, 2)))),
         Row::new("ACP `session/request_permission`", both(4))
             .baseline(format!("ours end to end p50 {}", micros(p50[2].median)))
-            .ratio(format!("ours is {} faster", ratio(1.0 / r(2, 4)))),
+            .ratio(format!("p50 {} of ours", ratio(r(4, 2)))),
     ];
     Section {
         title: "round trips over stdio".into(),
@@ -556,7 +556,7 @@ pub fn round_trips(config: &Config, rt: &tokio::runtime::Runtime) -> Section {
                 PAYLOAD.len()
             ),
             "rmcp: one `tools/call` of an `echo` tool with the payload as argument and result, timed at the client. ACP: the agent asks `session/request_permission` (a tool call titled with the payload) after each answer; one round trip is the time between two requests arriving at the client.".into(),
-            format!("{n} round trips per run, {} runs per method, interleaved; each figure is the median of the runs' p50 (or p99) with min–max.", config.latency_runs),
+            format!("{n} round trips per run, {} runs per method, interleaved; each figure is the median of the runs' p50 (or p99) with min–max.", config.round_trip_runs),
         ],
     }
 }
