@@ -108,6 +108,7 @@ pub use agent::MockAgent;
 pub use channel_agent::AgentEndpoint;
 pub use channel_agent::ChannelAgent;
 pub use channel_agent::DEFAULT_CHANNEL_CAPACITY;
+pub use channel_agent::SubmissionReceiver;
 pub use engine::Delegate;
 pub use engine::OpSender;
 pub use engine::delegate;

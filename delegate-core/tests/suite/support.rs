@@ -127,7 +127,7 @@ pub fn turn_aborted(turn: &str) -> EventMsg {
 
 /// Read submissions until one matches, bounded.
 pub async fn expect_op(
-    rx: &mut mpsc::Receiver<Submission>,
+    rx: &mut delegate_core::SubmissionReceiver,
     what: &str,
     pred: impl Fn(&Op) -> bool,
 ) -> Submission {
@@ -143,7 +143,7 @@ pub async fn expect_op(
 }
 
 /// Every op the sub-agent received until its channel is empty and closed or `LIMIT` passes.
-pub async fn drain_ops(rx: &mut mpsc::Receiver<Submission>) -> Vec<Op> {
+pub async fn drain_ops(rx: &mut delegate_core::SubmissionReceiver) -> Vec<Op> {
     let mut ops = Vec::new();
     while let Ok(Some(s)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
         ops.push(s.op);
