@@ -162,20 +162,31 @@ impl ApprovalRequest {
 /// quoting (`$'…'`) with those characters escaped, so a prompt cannot be made to show a different
 /// command than the one asked for.
 pub fn shell_join(argv: &[String]) -> String {
-    argv.iter()
-        .map(|w| {
-            if w.chars().any(is_deceptive) {
-                ansi_c_quote(w)
-            } else if !w.is_empty()
-                && w.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@%+".contains(&b))
-            {
-                w.clone()
-            } else {
-                format!("'{}'", w.replace('\'', r"'\''"))
+    // One pass and one allocation for the common case: this runs for every approval request.
+    let mut out = String::with_capacity(argv.iter().map(|w| w.len() + 3).sum());
+    for (i, word) in argv.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let plain = !word.is_empty()
+            && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@%+".contains(&b));
+        if plain {
+            out.push_str(word);
+        } else if word.chars().any(is_deceptive) {
+            out.push_str(&ansi_c_quote(word));
+        } else {
+            out.push('\'');
+            for c in word.chars() {
+                if c == '\'' {
+                    out.push_str("'\\''");
+                } else {
+                    out.push(c);
+                }
             }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+            out.push('\'');
+        }
+    }
+    out
 }
 
 /// Text for a person to read, with control and invisible formatting characters escaped (as in
