@@ -234,27 +234,11 @@ pub fn markdown(sections: &[Section]) -> String {
     out
 }
 
-/// Today's date (UTC), `YYYY-MM-DD HH:MM UTC`, from the system clock.
+/// Today's date (UTC), `YYYY-MM-DD HH:MM UTC`, from the system clock (the date arithmetic is
+/// `delegate_approval::rfc3339_utc`'s, not written again here).
 pub fn now_utc() -> String {
-    let secs =
-        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
-    let days = (secs / 86_400) as i64;
-    let (y, m, d) = civil_from_days(days);
-    let rem = secs % 86_400;
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
-}
-
-/// Howard Hinnant's days-to-civil conversion.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    let stamp = delegate_approval::rfc3339_utc(SystemTime::now());
+    format!("{} {} UTC", &stamp[..10], &stamp[11..16])
 }
 
 /// What this machine is: CPU model and count, memory, kernel, load.

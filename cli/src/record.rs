@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use delegate_approval::rfc3339_utc;
 use delegate_core::Agent;
 use delegate_core::AgentError;
 use delegate_protocol::AgentStatus;
@@ -34,7 +35,7 @@ impl RecordingAgent {
 
     fn write(&self, key: &str, value: serde_json::Result<serde_json::Value>) {
         let Ok(value) = value else { return };
-        let line = serde_json::json!({ "at": rfc3339(SystemTime::now()), key: value });
+        let line = serde_json::json!({ "at": rfc3339_utc(SystemTime::now()), key: value });
         if let Ok(mut out) = self.out.lock() {
             let written = serde_json::to_writer(&mut *out, &line).is_ok()
                 && out.write_all(b"\n").is_ok()
@@ -70,35 +71,6 @@ impl Agent for RecordingAgent {
     }
 }
 
-/// RFC 3339 UTC with milliseconds, e.g. `2026-11-25T22:07:45.123Z`.
-pub fn rfc3339(time: SystemTime) -> String {
-    let since = time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since.subsec_millis()
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,10 +78,10 @@ mod tests {
 
     #[test]
     fn timestamps_are_rfc3339() {
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_utc(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_644_465_123);
-        assert_eq!(rfc3339(t), "2026-11-25T22:07:45.123Z");
+        assert_eq!(rfc3339_utc(t), "2026-11-25T22:07:45.123Z");
         let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339_utc(leap), "2000-02-29T00:00:00.000Z");
     }
 }
