@@ -251,6 +251,15 @@ fn simple_cd(argv: &[String]) -> Option<&str> {
 
 impl Rules {
     /// What no rule matching means for `kind`: the default, or no opinion.
+    /// The item a matching rule decides, or the file's default for `kind` when none matched.
+    fn item(&self, what: String, rule: Option<&RuleInfo>, kind: ApprovalKind) -> Item {
+        let (action, source) = match rule {
+            Some(info) => (info.decision, info.source()),
+            None => self.unmatched(kind),
+        };
+        Item { what, action, source, note: None }
+    }
+
     pub(crate) fn unmatched(&self, kind: ApprovalKind) -> (Action, Source) {
         match self.default_for(kind) {
             Some(action) => (action, Source::Default),
@@ -420,18 +429,7 @@ impl Rules {
                 },
             );
             let what = format!("{what} (as {})", forms.display());
-            tally.items.push(match rule {
-                Some(rule) => Item {
-                    what,
-                    action: rule.info.decision,
-                    source: rule.info.source(),
-                    note: None,
-                },
-                None => {
-                    let (action, source) = self.unmatched(ApprovalKind::Patch);
-                    Item { what, action, source, note: None }
-                }
-            });
+            tally.items.push(self.item(what, rule.map(|rule| &rule.info), ApprovalKind::Patch));
         }
         tally.finish(self, ApprovalKind::Patch)
     }
@@ -481,18 +479,11 @@ impl Rules {
                 (Asked::Write, Some(p)) => format!("write {}", p.display()),
                 _ => "?".to_string(),
             };
-            tally.items.push(match rule {
-                Some(rule) => Item {
-                    what,
-                    action: rule.info.decision,
-                    source: rule.info.source(),
-                    note: None,
-                },
-                None => {
-                    let (action, source) = self.unmatched(ApprovalKind::Permissions);
-                    Item { what, action, source, note: None }
-                }
-            });
+            tally.items.push(self.item(
+                what,
+                rule.map(|rule| &rule.info),
+                ApprovalKind::Permissions,
+            ));
         }
         tally.finish(self, ApprovalKind::Permissions)
     }

@@ -329,6 +329,17 @@ impl Tokenizer {
         }
     }
 
+    /// Take `c` literally (quoted or escaped) and move past `len` characters, unless it is a
+    /// control or invisible formatting character, which makes the script uncertain.
+    fn push_quoted(&mut self, c: char, len: usize) -> Result<(), Doubt> {
+        if is_suspicious(c) {
+            return Err(self.doubt(format!("the control or invisible formatting character {c:?}")));
+        }
+        self.push_char(c, true);
+        self.pos += len;
+        Ok(())
+    }
+
     fn push_char(&mut self, c: char, quoted: bool) {
         self.in_word = true;
         self.word.push(c);
@@ -463,15 +474,7 @@ impl Tokenizer {
                                 self.pos += 1;
                                 break;
                             }
-                            Some(ch) => {
-                                if is_suspicious(ch) {
-                                    return Err(self.doubt(format!(
-                                        "the control or invisible formatting character {ch:?}"
-                                    )));
-                                }
-                                self.push_char(ch, true);
-                                self.pos += 1;
-                            }
+                            Some(ch) => self.push_quoted(ch, 1)?,
                         }
                     }
                 }
@@ -507,30 +510,14 @@ impl Tokenizer {
                                     self.pos += 1;
                                 }
                             },
-                            Some(ch) => {
-                                if is_suspicious(ch) {
-                                    return Err(self.doubt(format!(
-                                        "the control or invisible formatting character {ch:?}"
-                                    )));
-                                }
-                                self.push_char(ch, true);
-                                self.pos += 1;
-                            }
+                            Some(ch) => self.push_quoted(ch, 1)?,
                         }
                     }
                 }
                 '\\' => match self.peek(1) {
                     None => return Err(self.doubt("a trailing backslash")),
                     Some('\n') => return Err(self.doubt("a line continuation")),
-                    Some(e) => {
-                        if is_suspicious(e) {
-                            return Err(self.doubt(format!(
-                                "the control or invisible formatting character {e:?}"
-                            )));
-                        }
-                        self.push_char(e, true);
-                        self.pos += 2;
-                    }
+                    Some(e) => self.push_quoted(e, 2)?,
                 },
                 '$' => {
                     return Err(self
