@@ -609,19 +609,10 @@ impl Engine {
             }
             Some(Err(())) => {
                 drop(decision);
-                tracing::error!("the approver panicked; refusing the request");
-                if let Flow::Stop(stop) = self.emit(Event::new(event_id.clone(), pending)).await {
+                if let Flow::Stop(stop) = self.emit(Event::new(event_id, pending)).await {
                     return Flow::Stop(stop);
                 }
-                let warning = EventMsg::warning(format!(
-                    "the approver failed on request {request_id:?}: it panicked; refused"
-                ));
-                if let Flow::Stop(stop) = self.emit(Event::new(event_id, warning)).await {
-                    return Flow::Stop(stop);
-                }
-                let verdict =
-                    request.refusal(Decision::Denied, DecidedBy::Policy("approver_failed".into()));
-                return self.answer(&request, verdict).await;
+                return self.refuse_failed(&request, "it panicked".to_string()).await;
             }
         }
         let handle = self.decisions.spawn(decision);
@@ -644,23 +635,27 @@ impl Engine {
             Err(err) => {
                 let Some(request_id) = self.tasks.remove(&err.id()) else { return Flow::Continue };
                 self.aborts.remove(&request_id);
-                let Some(request) = self.pending.get(&request_id) else { return Flow::Continue };
-                tracing::error!(error = %err, "the approver failed; refusing the request");
-                let verdict =
-                    request.refusal(Decision::Denied, DecidedBy::Policy("approver_failed".into()));
-                let warning = EventMsg::warning(format!(
-                    "the approver failed on request {request_id:?}: {err}; refused"
-                ));
-                if let Flow::Stop(stop) =
-                    self.emit(Event::new(request.event_id.clone(), warning)).await
-                {
-                    return Flow::Stop(stop);
-                }
-                (request_id, verdict)
+                let Some(request) = self.pending.remove(&request_id) else { return Flow::Continue };
+                return self.refuse_failed(&request, err.to_string()).await;
             }
         };
         let Some(request) = self.pending.remove(&request_id) else { return Flow::Continue };
         self.answer(&request, verdict).await
+    }
+
+    /// An approver that failed (panicked) means a refusal: warn the caller, then answer `denied`.
+    async fn refuse_failed(&mut self, request: &ApprovalRequest, why: String) -> Flow {
+        tracing::error!(%why, "the approver failed; refusing the request");
+        let warning = EventMsg::warning(format!(
+            "the approver failed on request {:?}: {why}; refused",
+            request.request_id()
+        ));
+        if let Flow::Stop(stop) = self.emit(Event::new(request.event_id.clone(), warning)).await {
+            return Flow::Stop(stop);
+        }
+        let verdict =
+            request.refusal(Decision::Denied, DecidedBy::Policy("approver_failed".into()));
+        self.answer(request, verdict).await
     }
 
     /// Send the verdict to the sub-agent with the id rules of the seed, and report it.

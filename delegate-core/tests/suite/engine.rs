@@ -528,3 +528,25 @@ async fn an_op_that_cannot_reach_the_sub_agent_is_reported() {
         "{warning:?}"
     );
 }
+
+#[tokio::test]
+async fn an_approver_that_panics_after_waiting_means_refusal_too() {
+    struct PanicsLater;
+    #[async_trait::async_trait]
+    impl Approver for PanicsLater {
+        async fn decide(&self, _request: &ApprovalRequest) -> Verdict {
+            tokio::task::yield_now().await;
+            panic!("approver bug after a wait")
+        }
+    }
+    let (mut d, mut sub, _cancel) = start(Arc::new(PanicsLater), DelegateOptions::default());
+    sub.emit("t", exec_request("call-1", None, &["ls"])).await;
+    let reply =
+        expect_op(&mut sub.submissions, "the answer", |op| matches!(op, Op::ExecApproval { .. }))
+            .await;
+    assert!(matches!(reply.op, Op::ExecApproval { decision: Decision::Denied, .. }));
+    assert!(matches!(next(&mut d).await.msg, EventMsg::ApprovalPending(_)));
+    assert!(
+        matches!(next(&mut d).await.msg, EventMsg::Warning(ref w) if w.message.contains("approver failed"))
+    );
+}
